@@ -1,0 +1,13 @@
+#pragma once
+/// \file Everything in one include.
+
+#include <continuo/diagnostic.hpp>
+#include <continuo/file.hpp>
+#include <continuo/midi/reader.hpp>
+#include <continuo/midi/smf.hpp>
+#include <continuo/midi/writer.hpp>
+#include <continuo/performance.hpp>
+#include <continuo/signature.hpp>
+#include <continuo/tempo_map.hpp>
+#include <continuo/time.hpp>
+#include <continuo/version.hpp>

@@ -1,0 +1,142 @@
+#pragma once
+/// \file What was played: notes, pedals, controls and the time model of a MIDI file.
+
+#include <continuo/diagnostic.hpp>
+#include <continuo/midi/reader.hpp>
+#include <continuo/midi/smf.hpp>
+#include <continuo/signature.hpp>
+#include <continuo/tempo_map.hpp>
+#include <continuo/time.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace continuo {
+
+/// Which open note a note-off closes when several notes of one pitch are sounding on one
+/// channel of one track. docs/model.md discusses the choice.
+enum class pairing_policy : std::uint8_t {
+  fifo,       ///< The earliest still-open note (default; symusic's behaviour).
+  lifo,       ///< The latest still-open note.
+  close_all,  ///< Every open note that began before this tick (pretty_midi's behaviour).
+};
+
+/// Returns "fifo", "lifo" or "close_all".
+[[nodiscard]] std::string_view name(pairing_policy policy) noexcept;
+
+/// How to turn a file's events into a performance.
+struct performance_options {
+  midi::read_options read{};
+  pairing_policy pairing = pairing_policy::fifo;
+  /// Extend each note until its key is released and the sustain pedal (CC64) is up, or until
+  /// the same key is struck again, whichever comes first.
+  bool sustain = false;
+  /// A pedal controller value at or above this is "down" (for CC64, CC66 and CC67).
+  std::uint8_t pedal_threshold = 64;
+  /// Keep every control change in performance::controls (pedal controllers included).
+  bool keep_controls = true;
+};
+
+/// Notes as columns (struct of arrays), sorted by onset, then pitch, channel, track, offset,
+/// velocity and release velocity. All columns have size() elements.
+struct note_columns {
+  std::vector<tick_t> onset_tick;
+  std::vector<tick_t> offset_tick;
+  std::vector<seconds_t> onset_s;
+  std::vector<seconds_t> offset_s;
+  std::vector<std::uint8_t> pitch;             ///< MIDI key number, 0-127 (60 is middle C).
+  std::vector<std::uint8_t> velocity;          ///< Note-on velocity, 1-127.
+  std::vector<std::uint8_t> release_velocity;  ///< Note-off velocity (64 for a note-on of velocity 0).
+  std::vector<std::uint8_t> channel;           ///< 0-15.
+  std::vector<std::uint16_t> track;            ///< Index of the track chunk.
+
+  [[nodiscard]] std::size_t size() const noexcept { return pitch.size(); }
+  [[nodiscard]] bool empty() const noexcept { return pitch.empty(); }
+  friend bool operator==(const note_columns&, const note_columns&) = default;
+};
+
+/// The pedals turned into spans.
+enum class pedal_kind : std::uint8_t {
+  sustain = 64,    ///< Damper, CC64.
+  sostenuto = 66,  ///< CC66.
+  soft = 67,       ///< Una corda, CC67.
+};
+
+/// A pedal held down from onset to offset on one channel of one track. A pedal never released is
+/// held to the end of the performance (performance::duration_tick).
+struct pedal_span {
+  tick_t onset_tick = 0;
+  tick_t offset_tick = 0;
+  seconds_t onset_s = 0;
+  seconds_t offset_s = 0;
+  pedal_kind kind = pedal_kind::sustain;
+  std::uint8_t channel = 0;
+  std::uint16_t track = 0;
+  friend constexpr bool operator==(const pedal_span&, const pedal_span&) = default;
+};
+
+/// One control change (CC) message. Its time in seconds is tempo.to_seconds(tick).
+struct control_change {
+  tick_t tick = 0;
+  std::uint8_t channel = 0;
+  std::uint8_t number = 0;  ///< Controller number 0-127.
+  std::uint8_t value = 0;
+  std::uint16_t track = 0;
+  friend constexpr bool operator==(const control_change&, const control_change&) = default;
+};
+
+/// One program change.
+struct program_change {
+  tick_t tick = 0;
+  std::uint8_t channel = 0;
+  std::uint8_t program = 0;
+  std::uint16_t track = 0;
+  friend constexpr bool operator==(const program_change&, const program_change&) = default;
+};
+
+/// One pitch bend, centred on 0 (-8192 to 8191).
+struct pitch_bend {
+  tick_t tick = 0;
+  std::int16_t value = 0;
+  std::uint8_t channel = 0;
+  std::uint16_t track = 0;
+  friend constexpr bool operator==(const pitch_bend&, const pitch_bend&) = default;
+};
+
+/// Everything that was played in a MIDI file, in ticks and in seconds. A plain value.
+struct performance {
+  std::uint16_t format = 1;
+  std::uint16_t track_count = 0;   ///< Track chunks read.
+  std::uint64_t event_count = 0;   ///< Events read over all tracks, end-of-track included.
+  continuo::tempo_map tempo;
+  std::vector<time_signature> time_signatures;
+  std::vector<key_signature> key_signatures;
+  note_columns notes;
+  std::vector<pedal_span> pedals;        ///< Sorted by onset, then kind, channel and track.
+  std::vector<control_change> controls;  ///< In file order, track after track.
+  std::vector<program_change> programs;  ///< In file order, track after track.
+  std::vector<pitch_bend> pitch_bends;   ///< In file order, track after track.
+  tick_t duration_tick = 0;              ///< The latest event of any track (end-of-track included).
+  seconds_t duration_s = 0;
+  read_status status = read_status::ok;
+  std::vector<diagnostic> diagnostics;
+
+  friend bool operator==(const performance&, const performance&) = default;
+};
+
+/// Reads a Standard MIDI File straight into a performance, without an intermediate event list.
+/// Never throws on bad input; see performance::status and performance::diagnostics.
+///
+///     auto perf = continuo::read_performance(bytes, {.pairing = continuo::pairing_policy::lifo});
+///     for (std::size_t i = 0; i < perf.notes.size(); ++i) use(perf.notes.onset_s[i]);
+[[nodiscard]] performance read_performance(std::span<const std::uint8_t> bytes,
+                                           const performance_options& options = {});
+
+/// Extends note offsets while the sustain pedal of their channel is down (see
+/// performance_options::sustain), then updates the seconds. Idempotent.
+void extend_by_sustain(performance& perf);
+
+}  // namespace continuo

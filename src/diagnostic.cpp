@@ -1,0 +1,70 @@
+#include <continuo/diagnostic.hpp>
+#include <continuo/performance.hpp>
+
+#include <string>
+
+namespace continuo {
+
+std::string_view name(diagnostic_id id) noexcept {
+  switch (id) {
+    case diagnostic_id::header_not_found: return "smf.header_not_found";
+    case diagnostic_id::leading_garbage: return "smf.leading_garbage";
+    case diagnostic_id::header_truncated: return "smf.header_truncated";
+    case diagnostic_id::unknown_format: return "smf.unknown_format";
+    case diagnostic_id::format0_track_count: return "smf.format0_track_count";
+    case diagnostic_id::division_zero: return "smf.division_zero";
+    case diagnostic_id::smpte_frames_invalid: return "smf.smpte_frames_invalid";
+    case diagnostic_id::chunk_id_invalid: return "smf.chunk_id_invalid";
+    case diagnostic_id::chunk_truncated: return "smf.chunk_truncated";
+    case diagnostic_id::missing_tracks: return "smf.missing_tracks";
+    case diagnostic_id::extra_tracks: return "smf.extra_tracks";
+    case diagnostic_id::trailing_bytes: return "smf.trailing_bytes";
+    case diagnostic_id::vlq_too_long: return "smf.vlq_too_long";
+    case diagnostic_id::event_truncated: return "smf.event_truncated";
+    case diagnostic_id::running_status_missing: return "smf.running_status_missing";
+    case diagnostic_id::running_status_cancelled: return "smf.running_status_cancelled";
+    case diagnostic_id::data_byte_invalid: return "smf.data_byte_invalid";
+    case diagnostic_id::status_byte_invalid: return "smf.status_byte_invalid";
+    case diagnostic_id::meta_length_invalid: return "smf.meta_length_invalid";
+    case diagnostic_id::meta_value_invalid: return "smf.meta_value_invalid";
+    case diagnostic_id::length_past_end: return "smf.length_past_end";
+    case diagnostic_id::tempo_zero: return "smf.tempo_zero";
+    case diagnostic_id::missing_end_of_track: return "smf.missing_end_of_track";
+    case diagnostic_id::data_after_end_of_track: return "smf.data_after_end_of_track";
+    case diagnostic_id::tick_limit: return "limit.tick";
+    case diagnostic_id::event_limit: return "limit.events";
+    case diagnostic_id::track_limit: return "limit.tracks";
+    case diagnostic_id::diagnostic_limit: return "limit.diagnostics";
+    case diagnostic_id::notes_not_closed: return "model.notes_not_closed";
+  }
+  return "unknown";
+}
+
+std::string_view name(read_status status) noexcept {
+  switch (status) {
+    case read_status::ok: return "ok";
+    case read_status::repaired: return "repaired";
+    case read_status::invalid: return "invalid";
+  }
+  return "unknown";
+}
+
+std::string_view name(pairing_policy policy) noexcept {
+  switch (policy) {
+    case pairing_policy::fifo: return "fifo";
+    case pairing_policy::lifo: return "lifo";
+    case pairing_policy::close_all: return "close_all";
+  }
+  return "unknown";
+}
+
+std::string to_string(const diagnostic& d) {
+  std::string out = "[";
+  out += name(d.id);
+  out += "] ";
+  if (d.track >= 0) out += "track " + std::to_string(d.track) + ", ";
+  out += "byte " + std::to_string(d.offset) + ": " + d.message;
+  return out;
+}
+
+}  // namespace continuo

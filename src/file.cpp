@@ -1,0 +1,50 @@
+#include <continuo/diagnostic.hpp>
+#include <continuo/file.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+namespace continuo {
+namespace {
+
+struct file_closer {
+  void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+};
+using file_ptr = std::unique_ptr<std::FILE, file_closer>;
+
+[[noreturn]] void fail(const char* what, const std::filesystem::path& path) {
+  throw error(std::string("cannot ") + what + " '" + path.string() + "': " + std::strerror(errno));
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> load_file(const std::filesystem::path& path) {
+  file_ptr f(std::fopen(path.c_str(), "rb"));
+  if (!f) fail("open", path);
+  std::vector<std::uint8_t> bytes;
+  std::uint8_t buffer[1 << 16];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, f.get())) > 0) bytes.insert(bytes.end(), buffer, buffer + n);
+  if (std::ferror(f.get()) != 0) fail("read", path);
+  return bytes;
+}
+
+void save_file(const std::filesystem::path& path, std::span<const std::uint8_t> bytes) {
+  auto temporary = path;
+  temporary += ".partial";
+  {
+    file_ptr f(std::fopen(temporary.c_str(), "wb"));
+    if (!f) fail("create", temporary);
+    if (std::fwrite(bytes.data(), 1, bytes.size(), f.get()) != bytes.size() || std::fflush(f.get()) != 0) {
+      fail("write", temporary);
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, path, ec);
+  if (ec) throw error("cannot rename '" + temporary.string() + "' to '" + path.string() + "': " + ec.message());
+}
+
+}  // namespace continuo

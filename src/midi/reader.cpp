@@ -1,0 +1,201 @@
+#include "midi/decoder.hpp"
+
+#include <continuo/midi/reader.hpp>
+
+#include <cstring>
+#include <string>
+
+namespace continuo::midi {
+namespace detail {
+
+bool read_header(std::span<const std::uint8_t> in, reporter& report, header& out) {
+  std::size_t at = find_tag(in, 0, "MThd");
+  if (at == std::string::npos) {
+    report.fatal(diagnostic_id::header_not_found, 0, -1,
+                 in.empty() ? "the file is empty" : "no MThd header chunk: this is not a Standard MIDI File");
+    return false;
+  }
+  // RIFF-wrapped files (RMID) carry the SMF in a "data" chunk: that wrapper is legitimate.
+  const bool rmid = in.size() >= 12 && std::memcmp(in.data(), "RIFF", 4) == 0 && std::memcmp(in.data() + 8, "RMID", 4) == 0;
+  if (at != 0 && !rmid &&
+      !report.violation(diagnostic_id::leading_garbage, 0, -1,
+                        std::to_string(at) + " bytes before the MThd header skipped")) {
+    return false;
+  }
+  const std::size_t left = in.size() - at;
+  if (left < 14) {
+    report.fatal(diagnostic_id::header_truncated, at, -1,
+                 "the MThd chunk needs 14 bytes, the file has " + std::to_string(left) + " from there");
+    return false;
+  }
+  const std::uint8_t* h = in.data() + at;
+  const std::uint32_t length = be32(h + 4);
+  if (length < 6) {
+    report.fatal(diagnostic_id::header_truncated, at + 4, -1,
+                 "the MThd chunk declares " + std::to_string(length) + " bytes, it needs 6");
+    return false;
+  }
+  out.format = be16(h + 8);
+  out.declared_tracks = be16(h + 10);
+  out.time_division.raw = be16(h + 12);
+  // A longer header is allowed by the specification: its extra bytes are skipped.
+  out.body_offset = at + 8 + std::min<std::size_t>(length, left - 8);
+
+  if (out.format > 2) {
+    if (!report.violation(diagnostic_id::unknown_format, at + 8, -1,
+                          "format " + std::to_string(out.format) + " is not 0, 1 or 2; read as format 1")) {
+      return false;
+    }
+    out.format = 1;
+  }
+  if (out.time_division.is_smpte()) {
+    const auto fps = out.time_division.smpte_fps();
+    if (fps != 24 && fps != 25 && fps != 29 && fps != 30) {
+      if (!report.violation(diagnostic_id::smpte_frames_invalid, at + 12, -1,
+                            "SMPTE division of " + std::to_string(fps) + " frames per second; read as 25")) {
+        return false;
+      }
+      out.time_division = division::smpte(25, out.time_division.ticks_per_frame());
+    }
+    if (out.time_division.ticks_per_frame() == 0) {
+      if (!report.violation(diagnostic_id::division_zero, at + 12, -1,
+                            "SMPTE division of 0 ticks per frame; read as 40 (millisecond ticks at 25 fps)")) {
+        return false;
+      }
+      out.time_division = division::smpte(25, 40);
+    }
+  } else if (out.time_division.ticks_per_quarter() == 0) {
+    if (!report.violation(diagnostic_id::division_zero, at + 12, -1,
+                          "division of 0 ticks per quarter note; read as 480")) {
+      return false;
+    }
+    out.time_division = division::metrical(480);
+  }
+  return true;
+}
+
+bool check_meta(std::uint8_t type, std::span<const std::uint8_t> data, std::uint64_t offset, std::int32_t track,
+                reporter& report, bool& keep_going) {
+  const auto wrong_length = [&](std::size_t expected, const char* what) {
+    keep_going = report.violation(diagnostic_id::meta_length_invalid, offset, track,
+                                  std::string(what) + " meta event of " + std::to_string(data.size()) +
+                                      " bytes, expected " + std::to_string(expected) + "; ignored");
+    return false;
+  };
+  const auto wrong_value = [&](const std::string& what) {
+    keep_going = report.violation(diagnostic_id::meta_value_invalid, offset, track, what + "; ignored");
+    return false;
+  };
+  switch (type) {
+    case meta::end_of_track:
+      if (!data.empty()) {  // still the end of the track: repaired by ignoring the payload
+        keep_going = report.violation(diagnostic_id::meta_length_invalid, offset, track,
+                                      "end-of-track event with " + std::to_string(data.size()) +
+                                          " bytes of payload, expected 0");
+      }
+      return keep_going;
+    case meta::tempo:
+      if (data.size() != 3) return wrong_length(3, "tempo");
+      if (data[0] == 0 && data[1] == 0 && data[2] == 0) {
+        keep_going = report.violation(diagnostic_id::tempo_zero, offset, track,
+                                      "tempo of 0 microseconds per quarter note; ignored");
+        return false;
+      }
+      return true;
+    case meta::time_signature:
+      if (data.size() != 4) return wrong_length(4, "time signature");
+      if (data[0] == 0) return wrong_value("time signature with numerator 0");
+      if (data[1] > 6) return wrong_value("time signature denominator 2^" + std::to_string(data[1]) + " is over 64");
+      return true;
+    case meta::key_signature: {
+      if (data.size() != 2) return wrong_length(2, "key signature");
+      const auto sharps = static_cast<std::int8_t>(data[0]);
+      if (sharps < -7 || sharps > 7) return wrong_value("key signature of " + std::to_string(sharps) + " sharps");
+      if (data[1] > 1) return wrong_value("key signature mode " + std::to_string(data[1]) + " is not 0 or 1");
+      return true;
+    }
+    case meta::smpte_offset: {
+      if (data.size() != 5) return wrong_length(5, "SMPTE offset");
+      static constexpr int frame_rates[] = {24, 25, 30, 30};  // 29.97 drop-frame numbers frames as 30
+      const int fps = frame_rates[(data[0] >> 5U) & 3U];
+      const int hours = data[0] & 0x1F;
+      if (hours > 23 || data[1] > 59 || data[2] > 59 || data[3] >= fps || data[4] > 99) {
+        return wrong_value("SMPTE offset " + std::to_string(hours) + ":" + std::to_string(data[1]) + ":" +
+                           std::to_string(data[2]) + " frame " + std::to_string(data[3]) + "." +
+                           std::to_string(data[4]) + " is out of range");
+      }
+      return true;
+    }
+    case meta::channel_prefix:
+      if (data.size() != 1) return wrong_length(1, "channel prefix");
+      if (data[0] > 15) return wrong_value("channel prefix " + std::to_string(data[0]) + " is over 15");
+      return true;
+    case meta::port:
+      if (data.size() != 1) return wrong_length(1, "port");
+      return true;
+    case meta::sequence_number:
+      if (!data.empty() && data.size() != 2) return wrong_length(2, "sequence number");
+      return true;
+    default:
+      return true;
+  }
+}
+
+namespace {
+
+/// Stores every event into an smf_file.
+class event_list_builder {
+ public:
+  explicit event_list_builder(smf_file& out, std::size_t input_size) : out_(out) {
+    // One event per three bytes is typical with running status; growing past that is rare.
+    out_.events.reserve(input_size / 3);
+  }
+  void header(const header& h) {
+    out_.format = h.format;
+    out_.division = h.time_division;
+  }
+  void begin_track(std::int32_t /*track*/) { out_.begin_track(); }
+  void channel(tick_t tick, std::uint8_t status, std::uint8_t data1, std::uint8_t data2) {
+    out_.events.push_back({tick, 0, status, data1, data2});
+  }
+  void meta(tick_t tick, std::uint8_t type, std::span<const std::uint8_t> data) {
+    store(tick, 0xFF, type, data);
+  }
+  void sysex(tick_t tick, std::uint8_t status, std::span<const std::uint8_t> data) { store(tick, status, 0, data); }
+  void end_track(tick_t /*tick*/, std::uint64_t /*offset*/) {
+    out_.tracks.back().count = out_.events.size() - out_.tracks.back().first;
+  }
+
+ private:
+  void store(tick_t tick, std::uint8_t status, std::uint8_t data1, std::span<const std::uint8_t> data) {
+    out_.events.push_back({tick, static_cast<std::uint32_t>(out_.payload_spans.size()), status, data1, 0});
+    out_.payload_spans.push_back({out_.payload_bytes.size(), data.size()});
+    out_.payload_bytes.insert(out_.payload_bytes.end(), data.begin(), data.end());
+  }
+  smf_file& out_;
+};
+
+}  // namespace
+}  // namespace detail
+
+void smf_file::append(event e, std::span<const std::uint8_t> data) {
+  if (tracks.empty()) begin_track();
+  if (e.is_meta() || e.is_sysex()) {
+    e.payload = static_cast<std::uint32_t>(payload_spans.size());
+    payload_spans.push_back({payload_bytes.size(), data.size()});
+    payload_bytes.insert(payload_bytes.end(), data.begin(), data.end());
+  } else {
+    e.payload = 0;
+  }
+  events.push_back(e);
+  ++tracks.back().count;
+}
+
+smf_file read_smf(std::span<const std::uint8_t> bytes, const read_options& options) {
+  smf_file file;
+  detail::event_list_builder builder(file, bytes.size());
+  file.status = detail::decode(bytes, options, file.diagnostics, builder);
+  return file;
+}
+
+}  // namespace continuo::midi

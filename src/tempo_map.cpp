@@ -1,0 +1,80 @@
+#include <continuo/tempo_map.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace continuo {
+namespace {
+__extension__ using int128 = __int128;  // exact sums of dtick * tempo: up to 2^40 * 2^24 each
+}  // namespace
+
+tempo_map::tempo_map(midi::division division, std::span<const tempo_change> changes) : division_(division) {
+  if (division.is_smpte()) {
+    // 29 is NTSC drop-frame: 30000/1001 frames per second.
+    const double fps = division.smpte_fps() == 29 ? 30000.0 / 1001.0 : division.smpte_fps();
+    scale_ = 1.0 / (fps * std::max<int>(division.ticks_per_frame(), 1));
+    changes_.push_back({0, 500'000});
+    start_s_.push_back(0);
+    return;
+  }
+  scale_ = 1.0 / (static_cast<double>(std::max<int>(division.ticks_per_quarter(), 1)) * 1e6);
+  changes_.reserve(changes.size() + 1);
+  changes_.push_back({0, 500'000});
+  for (const auto& c : changes) {
+    if (c.us_per_quarter == 0) continue;  // the readers report tempo 0 and never pass it on
+    if (c.tick <= changes_.back().tick) {
+      changes_.back().us_per_quarter = c.us_per_quarter;  // same tick (or tick 0): the later one wins
+    } else if (c.us_per_quarter != changes_.back().us_per_quarter) {
+      changes_.push_back({std::max<tick_t>(c.tick, 0), c.us_per_quarter});
+    }
+  }
+  start_s_.resize(changes_.size());
+  int128 sum = 0;
+  for (std::size_t i = 1; i < changes_.size(); ++i) {
+    sum += static_cast<int128>(changes_[i].tick - changes_[i - 1].tick) * changes_[i - 1].us_per_quarter;
+    start_s_[i] = static_cast<double>(sum) * scale_;
+  }
+}
+
+std::size_t tempo_map::segment_of(tick_t tick) const noexcept {
+  const auto it = std::upper_bound(changes_.begin(), changes_.end(), tick,
+                                   [](tick_t t, const tempo_change& c) { return t < c.tick; });
+  return it == changes_.begin() ? 0 : static_cast<std::size_t>(it - changes_.begin() - 1);
+}
+
+seconds_t tempo_map::seconds_in(std::size_t segment, tick_t tick) const noexcept {
+  if (division_.is_smpte()) return static_cast<double>(tick) * scale_;
+  const auto& c = changes_[segment];
+  return start_s_[segment] + static_cast<double>(tick - c.tick) * (c.us_per_quarter * scale_);
+}
+
+seconds_t tempo_map::to_seconds(tick_t tick) const noexcept { return seconds_in(segment_of(tick), tick); }
+
+double tempo_map::to_ticks(seconds_t seconds) const noexcept {
+  if (division_.is_smpte()) return seconds / scale_;
+  // The last segment whose start is at or before `seconds`.
+  std::size_t lo = 0;
+  std::size_t hi = changes_.size();
+  while (hi - lo > 1) {
+    const std::size_t mid = (lo + hi) / 2;
+    if (start_s_[mid] <= seconds) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
+  }
+  const auto& c = changes_[lo];
+  return static_cast<double>(c.tick) + (seconds - start_s_[lo]) / (c.us_per_quarter * scale_);
+}
+
+seconds_t tempo_map::cursor::to_seconds(tick_t tick) noexcept {
+  const auto& changes = map_->changes_;
+  if (tick < changes[segment_].tick) {
+    segment_ = map_->segment_of(tick);
+  } else {
+    while (segment_ + 1 < changes.size() && changes[segment_ + 1].tick <= tick) ++segment_;
+  }
+  return map_->seconds_in(segment_, tick);
+}
+
+}  // namespace continuo

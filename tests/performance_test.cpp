@@ -1,0 +1,195 @@
+// The performance model: pairing policies, pedals, sustain, order, seconds. Files are built in
+// code at 96 PPQ and 120 bpm, so 96 ticks are 0.5 s.
+
+#include <continuo/midi/writer.hpp>
+#include <continuo/performance.hpp>
+
+#include "support/test_support.hpp"
+
+#include <tuple>
+#include <vector>
+
+namespace {
+
+using continuo::diagnostic_id;
+using continuo::pairing_policy;
+using continuo::performance;
+using continuo::read_status;
+using continuo::test::bytes;
+using continuo::test::cat;
+using continuo::test::end_of_track;
+using continuo::test::smf;
+
+/// Reads a one-track format-0 file made of `body` (end of track appended).
+performance read_body(const bytes& body, continuo::performance_options options = {}) {
+  return continuo::read_performance(smf().header(0, 1, 96).track(cat({body, end_of_track})), options);
+}
+
+using note = std::tuple<continuo::tick_t, continuo::tick_t, int, int>;  // onset, offset, pitch, velocity
+
+std::vector<note> notes_of(const performance& p) {
+  std::vector<note> out;
+  for (std::size_t i = 0; i < p.notes.size(); ++i) {
+    out.emplace_back(p.notes.onset_tick[i], p.notes.offset_tick[i], p.notes.pitch[i], p.notes.velocity[i]);
+  }
+  return out;
+}
+
+// Two strikes of one key before any release: on@0 (v10), on@10 (v20), off@20, off@30.
+const bytes overlapping{0x00, 0x90, 60, 10, 0x0A, 0x90, 60, 20, 0x0A, 0x80, 60, 0, 0x0A, 0x80, 60, 0};
+
+TEST(performance, pairs_overlapping_notes_first_in_first_out_by_default) {
+  EXPECT_EQ(notes_of(read_body(overlapping)), (std::vector<note>{{0, 20, 60, 10}, {10, 30, 60, 20}}));
+}
+
+TEST(performance, pairs_overlapping_notes_last_in_first_out) {
+  EXPECT_EQ(notes_of(read_body(overlapping, {.pairing = pairing_policy::lifo})),
+            (std::vector<note>{{0, 30, 60, 10}, {10, 20, 60, 20}}));
+}
+
+TEST(performance, closes_every_open_note_with_close_all) {
+  const auto p = read_body(overlapping, {.pairing = pairing_policy::close_all});
+  EXPECT_EQ(notes_of(p), (std::vector<note>{{0, 20, 60, 10}, {10, 20, 60, 20}}));
+  EXPECT_EQ(p.status, read_status::ok);  // the second note-off finds nothing open: harmless
+}
+
+TEST(performance, close_all_keeps_notes_struck_on_the_note_off_tick_open) {
+  // on@0, on@10, off@10 closes only the first; off@20 closes the second.
+  const bytes body{0x00, 0x90, 60, 10, 0x0A, 0x90, 60, 20, 0x00, 0x80, 60, 0, 0x0A, 0x80, 60, 0};
+  EXPECT_EQ(notes_of(read_body(body, {.pairing = pairing_policy::close_all})),
+            (std::vector<note>{{0, 10, 60, 10}, {10, 20, 60, 20}}));
+}
+
+TEST(performance, treats_a_note_on_of_velocity_zero_as_a_note_off_of_velocity_64) {
+  const auto p = read_body({0x00, 0x90, 60, 100, 0x60, 0x90, 60, 0, 0x00, 0x90, 62, 90, 0x10, 0x80, 62, 33});
+  ASSERT_EQ(p.notes.size(), 2U);
+  EXPECT_EQ(p.notes.release_velocity[0], 64);
+  EXPECT_EQ(p.notes.release_velocity[1], 33);
+}
+
+TEST(performance, closes_notes_left_open_at_the_end_of_the_track_with_a_diagnostic) {
+  const bytes body{0x00, 0x90, 60, 100, 0x60, 0x90, 64, 100, 0x60, 0xFF, 0x01, 0x00};
+  const auto p = read_body(body);
+  EXPECT_EQ(notes_of(p), (std::vector<note>{{0, 192, 60, 100}, {96, 192, 64, 100}}));
+  EXPECT_EQ(p.status, read_status::repaired);
+  ASSERT_EQ(p.diagnostics.size(), 1U);
+  EXPECT_EQ(p.diagnostics[0].id, diagnostic_id::notes_not_closed);
+  EXPECT_EQ(p.diagnostics[0].track, 0);
+  EXPECT_EQ(p.diagnostics[0].offset, 22U + body.size() + end_of_track.size());
+}
+
+TEST(performance, ignores_a_note_off_with_no_sounding_note) {
+  const auto p = read_body({0x00, 0x80, 60, 0, 0x00, 0x90, 60, 100, 0x60, 0x80, 60, 0});
+  EXPECT_EQ(notes_of(p), (std::vector<note>{{0, 96, 60, 100}}));
+  EXPECT_EQ(p.status, read_status::ok);
+}
+
+TEST(performance, sorts_notes_by_onset_then_pitch_across_tracks) {
+  const bytes track1{0x00, 0x90, 67, 90, 0x00, 0x90, 60, 90, 0x60, 0x80, 67, 0, 0x00, 0x80, 60, 0};
+  const bytes track2{0x00, 0x91, 64, 80, 0x30, 0x91, 50, 80, 0x30, 0x81, 64, 0, 0x00, 0x81, 50, 0};
+  const auto p = continuo::read_performance(
+      smf().header(1, 2, 96).track(cat({track1, end_of_track})).track(cat({track2, end_of_track})));
+  ASSERT_EQ(p.notes.size(), 4U);
+  EXPECT_EQ(p.notes.pitch, (std::vector<std::uint8_t>{60, 64, 67, 50}));
+  EXPECT_EQ(p.notes.track, (std::vector<std::uint16_t>{0, 1, 0, 1}));
+  EXPECT_EQ(p.notes.channel, (std::vector<std::uint8_t>{0, 1, 0, 1}));
+}
+
+TEST(performance, converts_ticks_to_seconds_with_tempo_from_any_track) {
+  const bytes conductor{0x00, 0xFF, 0x51, 0x03, 0x0F, 0x42, 0x40};  // 1 s per quarter from tick 0
+  const bytes notes{0x00, 0x90, 60, 100, 0x60, 0x80, 60, 0};
+  const auto p = continuo::read_performance(
+      smf().header(1, 2, 96).track(cat({notes, end_of_track})).track(cat({conductor, end_of_track})));
+  ASSERT_EQ(p.notes.size(), 1U);
+  EXPECT_DOUBLE_EQ(p.notes.offset_s[0], 1.0);
+  EXPECT_DOUBLE_EQ(p.duration_s, 1.0);
+}
+
+TEST(performance, turns_pedal_controllers_into_spans_at_the_threshold) {
+  // CC64: 20, 70 (down @10), 100, 63 (up @40); CC67 down @0, never released: it lasts to the end
+  // of the performance (tick 96).
+  const bytes body{0x00, 0xB0, 64, 20, 0x00, 0xB0, 67, 127, 0x0A, 0xB0, 64, 70, 0x0A, 0xB0, 64, 100,
+                   0x14, 0xB0, 64, 63, 0x38, 0x90, 60, 1, 0x00, 0x80, 60, 0};
+  const auto p = read_body(body);
+  ASSERT_EQ(p.pedals.size(), 2U);
+  EXPECT_EQ(p.pedals[0].kind, continuo::pedal_kind::soft);
+  EXPECT_EQ(p.pedals[0].onset_tick, 0);
+  EXPECT_EQ(p.pedals[0].offset_tick, 96);
+  EXPECT_EQ(p.pedals[1].kind, continuo::pedal_kind::sustain);
+  EXPECT_EQ(p.pedals[1].onset_tick, 10);
+  EXPECT_EQ(p.pedals[1].offset_tick, 40);
+  EXPECT_DOUBLE_EQ(p.pedals[1].offset_s, 40.0 / 192);
+  EXPECT_EQ(p.controls.size(), 5U);
+
+  const auto high = read_body(body, {.pedal_threshold = 90});
+  ASSERT_EQ(high.pedals.size(), 2U);
+  EXPECT_EQ(high.pedals[1].onset_tick, 20);
+  EXPECT_TRUE(read_body(body, {.keep_controls = false}).controls.empty());
+}
+
+TEST(performance, extends_notes_while_the_sustain_pedal_is_down) {
+  // Pedal down 0-100. Note A 0-20 sounds to 100; B 30-40 is struck again at 60, so it ends there;
+  // the second B 60-70 sounds to 100; C 110-120 is after the pedal and stays.
+  const bytes body{0x00, 0xB0, 64, 127, 0x00, 0x90, 60, 90,  // 0: pedal down, A on
+                   0x14, 0x80, 60, 0,                          // 20: A off
+                   0x0A, 0x90, 62, 90, 0x0A, 0x80, 62, 0,      // 30-40: B
+                   0x14, 0x90, 62, 91, 0x0A, 0x80, 62, 0,      // 60-70: B again
+                   0x1E, 0xB0, 64, 0,                          // 100: pedal up
+                   0x0A, 0x90, 64, 90, 0x0A, 0x80, 64, 0};     // 110-120: C
+  const auto p = read_body(body, {.sustain = true});
+  EXPECT_EQ(notes_of(p), (std::vector<note>{{0, 100, 60, 90}, {30, 60, 62, 90}, {60, 100, 62, 91}, {110, 120, 64, 90}}));
+  EXPECT_DOUBLE_EQ(p.notes.offset_s[0], 100.0 / 192);
+
+  auto again = p;
+  continuo::extend_by_sustain(again);
+  EXPECT_EQ(again, p);  // idempotent
+}
+
+TEST(performance, reads_program_changes_and_pitch_bends) {
+  const auto p = read_body({0x00, 0xC3, 5, 0x00, 0xE3, 0x00, 0x40, 0x00, 0xE3, 0x7F, 0x7F, 0x00, 0xE3, 0x00, 0x00});
+  ASSERT_EQ(p.programs.size(), 1U);
+  EXPECT_EQ(p.programs[0].channel, 3);
+  EXPECT_EQ(p.programs[0].program, 5);
+  ASSERT_EQ(p.pitch_bends.size(), 3U);
+  EXPECT_EQ(p.pitch_bends[0].value, 0);
+  EXPECT_EQ(p.pitch_bends[1].value, 8191);
+  EXPECT_EQ(p.pitch_bends[2].value, -8192);
+}
+
+TEST(performance, reads_time_and_key_signatures) {
+  const auto p = read_body({0x00, 0xFF, 0x58, 0x04, 6, 3, 24, 8, 0x60, 0xFF, 0x59, 0x02, 0xFD, 1});
+  ASSERT_EQ(p.time_signatures.size(), 1U);
+  EXPECT_EQ(p.time_signatures[0].numerator, 6);
+  EXPECT_EQ(p.time_signatures[0].denominator, 8);
+  ASSERT_EQ(p.key_signatures.size(), 1U);
+  EXPECT_EQ(p.key_signatures[0].sharps, -3);
+  EXPECT_TRUE(p.key_signatures[0].minor);
+  EXPECT_DOUBLE_EQ(p.key_signatures[0].time_s, 0.5);
+}
+
+TEST(performance, sorts_a_chord_of_100k_notes_on_one_tick) {
+  // Hostile input for sorting: every note on one tick, pitches in falling order.
+  bytes body;
+  for (int i = 0; i < 100'000; ++i) body.insert(body.end(), {0x00, 0x90, static_cast<std::uint8_t>(127 - i % 128), 1});
+  const auto p = read_body(body);
+  ASSERT_EQ(p.notes.size(), 100'000U);
+  EXPECT_TRUE(std::is_sorted(p.notes.pitch.begin(), p.notes.pitch.end()));
+}
+
+TEST(performance, reads_a_24_hour_take_at_960_ppq) {
+  // A note every 10 s for 24 h at 960 PPQ and 120 bpm: ticks run to 1.66e8.
+  continuo::test::smf file;
+  bytes body;
+  const auto gap = continuo::test::vlq(19'200);  // 10 s
+  for (int i = 0; i < 24 * 360; ++i) {
+    const auto event = cat({gap, {0x90, 60, 80}, {0x60, 0x80, 60, 0}});
+    body.insert(body.end(), event.begin(), event.end());
+  }
+  const auto p = continuo::read_performance(file.header(0, 1, 960).track(cat({body, end_of_track})), {.read = {.strict = true}});
+  EXPECT_EQ(p.status, read_status::ok);
+  ASSERT_EQ(p.notes.size(), 24U * 360);
+  EXPECT_NEAR(p.notes.onset_s.back(), (8639 * 19'296 + 19'200) / 1920.0, 1e-6);  // gap + note, 1920 ticks/s
+  EXPECT_GT(p.duration_s, 24 * 3600.0);
+}
+
+}  // namespace

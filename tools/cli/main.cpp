@@ -1,0 +1,300 @@
+// The `continuo` command-line tool: inspect MIDI files and list their notes.
+// Exit status: 0 success, 1 usage or I/O error, 2 the file is not a usable MIDI file.
+
+#include <continuo/continuo.hpp>
+
+#include <boost/json.hpp>
+
+#include <charconv>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+constexpr int exit_usage = 1;
+constexpr int exit_invalid = 2;
+
+constexpr std::string_view main_help = R"(continuo - practice history and ML datasets from a digital piano's MIDI
+
+Usage:
+  continuo inspect FILE [--strict] [--json]
+  continuo notes FILE [--csv] [--pairing fifo|lifo|close_all] [--sustain] [--strict]
+  continuo convert IN OUT [--ppq N] [--format 0|1] [--pairing fifo|lifo|close_all]
+  continuo COMMAND --help
+  continuo --version
+
+Exit status: 0 success, 1 usage or I/O error, 2 the file is not a usable MIDI file.
+)";
+
+constexpr std::string_view inspect_help = R"(Usage: continuo inspect FILE [--strict] [--json]
+
+Reads a Standard MIDI File and reports its structure and every problem found in it.
+
+  --strict  stop at the first violation of the SMF specification (status "invalid")
+            instead of repairing it (the default reads leniently, status "repaired")
+  --json    print one JSON object: status, format, tracks, division, timing, events,
+            notes, duration_s and diagnostics (id, offset, track, message)
+
+Exits 2, after the report, when the file is invalid.
+)";
+
+constexpr std::string_view notes_help = R"(Usage: continuo notes FILE [--csv] [--pairing fifo|lifo|close_all] [--sustain] [--strict]
+
+Prints the notes of a MIDI file as CSV, sorted by onset then pitch, with the header
+onset_s,offset_s,pitch,velocity,channel,track,onset_tick,offset_tick
+
+  --csv                 CSV output (the default, and for now the only format)
+  --pairing POLICY      which sounding note a note-off ends when one pitch is struck
+                        again before release: fifo (oldest, default), lifo (newest),
+                        close_all (every one, as pretty_midi does)
+  --sustain             extend notes while the sustain pedal (CC64) is down
+  --strict              refuse files that violate the SMF specification
+)";
+
+constexpr std::string_view convert_help = R"(Usage: continuo convert IN OUT [--ppq N] [--format 0|1] [--pairing fifo|lifo|close_all]
+
+Reads IN leniently and writes its performance (notes, pedals, controls, programs, pitch
+bends, tempo, time and key signatures) to OUT as a clean Standard MIDI File.
+
+  --ppq N           ticks per quarter note of OUT (default: keep IN's division)
+  --format 0|1      SMF format of OUT (default 1)
+  --pairing POLICY  pairing used to read IN, and that OUT is written for (default fifo)
+)";
+
+struct usage_error {
+  std::string message;
+};
+
+/// The arguments after the command name: positional ones and --flags with optional values.
+class arguments {
+ public:
+  arguments(int argc, char** argv, int first) {
+    for (int i = first; i < argc; ++i) items_.emplace_back(argv[i]);
+  }
+  /// Returns true and removes the flag if present.
+  bool flag(std::string_view name) {
+    for (auto it = items_.begin(); it != items_.end(); ++it) {
+      if (*it == name) {
+        items_.erase(it);
+        return true;
+      }
+    }
+    return false;
+  }
+  /// Returns the value after `name`, removing both.
+  std::optional<std::string> value(std::string_view name) {
+    for (auto it = items_.begin(); it != items_.end(); ++it) {
+      if (*it != name) continue;
+      if (std::next(it) == items_.end()) throw usage_error{std::string(name) + " needs a value"};
+      std::string v = *std::next(it);
+      items_.erase(it, std::next(it, 2));
+      return v;
+    }
+    return std::nullopt;
+  }
+  /// Returns the remaining arguments, which must be `count` positional ones.
+  std::vector<std::string> positional(std::size_t count, std::string_view what) {
+    for (const auto& a : items_) {
+      if (a.size() > 1 && a[0] == '-') throw usage_error{"unknown option '" + a + "'"};
+    }
+    if (items_.size() != count) throw usage_error{"expected " + std::string(what)};
+    return items_;
+  }
+
+ private:
+  std::vector<std::string> items_;
+};
+
+continuo::pairing_policy parse_pairing(const std::optional<std::string>& text) {
+  if (!text || *text == "fifo") return continuo::pairing_policy::fifo;
+  if (*text == "lifo") return continuo::pairing_policy::lifo;
+  if (*text == "close_all") return continuo::pairing_policy::close_all;
+  throw usage_error{"--pairing must be fifo, lifo or close_all, not '" + *text + "'"};
+}
+
+/// Appends the shortest decimal form of `value` that reads back as the same double.
+void append_number(std::string& out, double value) {
+  char buffer[32];
+  const auto r = std::to_chars(buffer, buffer + sizeof buffer, value);
+  out.append(buffer, r.ptr);
+}
+void append_number(std::string& out, std::int64_t value) {
+  char buffer[24];
+  const auto r = std::to_chars(buffer, buffer + sizeof buffer, value);
+  out.append(buffer, r.ptr);
+}
+
+/// Prints the one-line error for an unusable file and returns the exit status.
+int report_invalid(const std::string& path, const continuo::performance& perf) {
+  const std::string why = perf.diagnostics.empty() ? "not a usable MIDI file" : to_string(perf.diagnostics.front());
+  std::cerr << "continuo: " << path << ": invalid MIDI file: " << why << '\n';
+  return exit_invalid;
+}
+
+int inspect(arguments args) {
+  continuo::performance_options options;
+  options.read.strict = args.flag("--strict");
+  const bool json = args.flag("--json");
+  const auto path = args.positional(1, "one FILE")[0];
+  const auto bytes = continuo::load_file(path);
+  const auto perf = continuo::read_performance(bytes, options);
+  const auto division = perf.tempo.division();
+
+  if (json) {
+    boost::json::object timing;
+    if (division.is_smpte()) {
+      timing["type"] = "smpte";
+      timing["frames_per_second"] = division.smpte_fps() == 29 ? 29.97 : division.smpte_fps();
+      timing["ticks_per_frame"] = division.ticks_per_frame();
+    } else {
+      timing["type"] = "metrical";
+      timing["ticks_per_quarter"] = division.ticks_per_quarter();
+    }
+    boost::json::array diagnostics;
+    for (const auto& d : perf.diagnostics) {
+      diagnostics.push_back({{"id", continuo::name(d.id)},
+                             {"code", static_cast<int>(d.id)},
+                             {"offset", d.offset},
+                             {"track", d.track},
+                             {"message", d.message}});
+    }
+    boost::json::object report{{"file", path},
+                               {"status", continuo::name(perf.status)},
+                               {"format", perf.format},
+                               {"tracks", perf.track_count},
+                               {"division", division.raw},
+                               {"timing", std::move(timing)},
+                               {"events", perf.event_count},
+                               {"notes", perf.notes.size()},
+                               {"pedals", perf.pedals.size()},
+                               {"tempo_changes", perf.tempo.changes().size()},
+                               {"duration_tick", perf.duration_tick},
+                               {"duration_s", perf.duration_s},
+                               {"diagnostics", std::move(diagnostics)}};
+    std::cout << boost::json::serialize(report) << '\n';
+  } else {
+    std::cout << path << ": " << continuo::name(perf.status) << '\n'
+              << "  format " << perf.format << ", " << perf.track_count << " track(s), ";
+    if (division.is_smpte()) {
+      std::cout << "SMPTE " << (division.smpte_fps() == 29 ? "29.97" : std::to_string(division.smpte_fps()))
+                << " fps x " << int{division.ticks_per_frame()} << " ticks\n";
+    } else {
+      std::cout << division.ticks_per_quarter() << " ticks per quarter\n";
+    }
+    std::cout << "  " << perf.event_count << " events, " << perf.notes.size() << " notes, " << perf.pedals.size()
+              << " pedal spans, " << perf.duration_s << " s\n";
+    for (const auto& d : perf.diagnostics) std::cout << "  " << to_string(d) << '\n';
+  }
+  return perf.status == continuo::read_status::invalid ? report_invalid(path, perf) : 0;
+}
+
+int notes(arguments args) {
+  continuo::performance_options options;
+  args.flag("--csv");
+  options.sustain = args.flag("--sustain");
+  options.read.strict = args.flag("--strict");
+  options.pairing = parse_pairing(args.value("--pairing"));
+  const auto path = args.positional(1, "one FILE")[0];
+  const auto perf = continuo::read_performance(continuo::load_file(path), options);
+  if (perf.status == continuo::read_status::invalid) return report_invalid(path, perf);
+  if (perf.status == continuo::read_status::repaired) {
+    std::cerr << "continuo: warning: " << path << " was repaired (" << perf.diagnostics.size()
+              << " diagnostic(s)); `continuo inspect " << path << "` lists them\n";
+  }
+  const auto& n = perf.notes;
+  std::string out = "onset_s,offset_s,pitch,velocity,channel,track,onset_tick,offset_tick\n";
+  out.reserve(out.size() + n.size() * 48);
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    append_number(out, n.onset_s[i]);
+    out += ',';
+    append_number(out, n.offset_s[i]);
+    for (const int v : {int{n.pitch[i]}, int{n.velocity[i]}, int{n.channel[i]}, int{n.track[i]}}) {
+      out += ',';
+      append_number(out, std::int64_t{v});
+    }
+    out += ',';
+    append_number(out, n.onset_tick[i]);
+    out += ',';
+    append_number(out, n.offset_tick[i]);
+    out += '\n';
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+int convert(arguments args) {
+  continuo::midi::write_options write;
+  if (const auto ppq = args.value("--ppq")) {
+    int v = 0;
+    const auto r = std::from_chars(ppq->data(), ppq->data() + ppq->size(), v);
+    if (r.ec != std::errc{} || r.ptr != ppq->data() + ppq->size() || v < 1 || v > 32767) {
+      throw usage_error{"--ppq must be a whole number from 1 to 32767, not '" + *ppq + "'"};
+    }
+    write.ticks_per_quarter = static_cast<std::uint16_t>(v);
+  }
+  if (const auto format = args.value("--format")) {
+    if (*format != "0" && *format != "1") throw usage_error{"--format must be 0 or 1, not '" + *format + "'"};
+    write.format = static_cast<std::uint16_t>((*format)[0] - '0');
+  }
+  continuo::performance_options read;
+  read.pairing = write.pairing = parse_pairing(args.value("--pairing"));
+  const auto paths = args.positional(2, "IN and OUT");
+  const auto perf = continuo::read_performance(continuo::load_file(paths[0]), read);
+  if (perf.status == continuo::read_status::invalid) return report_invalid(paths[0], perf);
+  continuo::save_file(paths[1], continuo::midi::write_performance(perf, write));
+  std::cerr << "continuo: wrote " << perf.notes.size() << " notes to " << paths[1] << '\n';
+  return 0;
+}
+
+int run(int argc, char** argv) {
+  const std::string_view command = argc > 1 ? argv[1] : "";
+  if (command.empty() || command == "--help" || command == "-h" || command == "help") {
+    std::cout << main_help;
+    return command.empty() ? exit_usage : 0;
+  }
+  if (command == "--version") {
+    std::cout << "continuo " << continuo::version() << '\n';
+    return 0;
+  }
+  struct entry {
+    std::string_view name;
+    std::string_view help;
+    int (*run)(arguments);
+  };
+  static constexpr entry commands[] = {
+      {"inspect", inspect_help, inspect}, {"notes", notes_help, notes}, {"convert", convert_help, convert}};
+  for (const auto& c : commands) {
+    if (command != c.name) continue;
+    arguments args(argc, argv, 2);
+    if (args.flag("--help") || args.flag("-h")) {
+      std::cout << c.help;
+      return 0;
+    }
+    try {
+      return c.run(std::move(args));
+    } catch (const usage_error& e) {
+      std::cerr << "continuo " << c.name << ": " << e.message << "\n\n" << c.help;
+      return exit_usage;
+    }
+  }
+  std::cerr << "continuo: unknown command '" << command << "'; `continuo --help` lists the commands\n";
+  return exit_usage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::bad_alloc&) {
+    std::cerr << "continuo: out of memory\n";
+  } catch (const std::exception& e) {
+    std::cerr << "continuo: " << e.what() << '\n';
+  }
+  return exit_usage;
+}
