@@ -36,6 +36,9 @@ std::string_view name(diagnostic_id id) noexcept {
     case diagnostic_id::track_limit: return "limit.tracks";
     case diagnostic_id::diagnostic_limit: return "limit.diagnostics";
     case diagnostic_id::notes_not_closed: return "model.notes_not_closed";
+    case diagnostic_id::clock_backwards: return "stream.clock_backwards";
+    case diagnostic_id::clock_jump: return "stream.clock_jump";
+    case diagnostic_id::stuck: return "stream.stuck";
   }
   return "unknown";
 }

@@ -24,10 +24,15 @@ using file_ptr = std::unique_ptr<std::FILE, file_closer>;
 std::vector<std::uint8_t> load_file(const std::filesystem::path& path) {
   file_ptr f(std::fopen(path.c_str(), "rb"));
   if (!f) fail("open", path);
-  std::vector<std::uint8_t> bytes;
-  std::uint8_t buffer[1 << 16];
-  std::size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, f.get())) > 0) bytes.insert(bytes.end(), buffer, buffer + n);
+  // One read of the whole size, then chunks for what has no size or grew meanwhile (pipes).
+  std::error_code ec;
+  const auto size = std::filesystem::is_regular_file(path, ec) ? std::filesystem::file_size(path, ec) : 0;
+  std::vector<std::uint8_t> bytes(ec ? 0 : size);
+  bytes.resize(std::fread(bytes.data(), 1, bytes.size(), f.get()));
+  std::uint8_t chunk[1 << 16];
+  for (std::size_t n = 0; (n = std::fread(chunk, 1, sizeof chunk, f.get())) > 0;) {
+    bytes.insert(bytes.end(), chunk, chunk + n);
+  }
   if (std::ferror(f.get()) != 0) fail("read", path);
   return bytes;
 }

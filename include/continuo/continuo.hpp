@@ -7,6 +7,7 @@
 #include <continuo/midi/smf.hpp>
 #include <continuo/midi/writer.hpp>
 #include <continuo/performance.hpp>
+#include <continuo/session.hpp>
 #include <continuo/signature.hpp>
 #include <continuo/tempo_map.hpp>
 #include <continuo/time.hpp>

@@ -45,6 +45,10 @@ enum class diagnostic_id : std::uint16_t {
   diagnostic_limit = 304,        ///< More diagnostics than read_limits::max_diagnostics; rest dropped.
   // Performance model (4xx).
   notes_not_closed = 401,        ///< Notes still sounding at the end of a track, closed there.
+  // Live event streams (5xx), found by the sessionizer.
+  clock_backwards = 501,         ///< An event older than the one before it; taken as simultaneous.
+  clock_jump = 502,              ///< The clock stepped forward by more than sessionizer_options::clock_jump_s.
+  stuck = 503,                   ///< A key or sustain pedal held past sessionizer_options::stuck_s; released.
 };
 
 /// Returns the stable name of an id, e.g. "smf.vlq_too_long".

@@ -1,0 +1,157 @@
+#pragma once
+/// \file Splitting playing into attempts and practice sessions, live or afterwards.
+///
+/// An *attempt* is a stretch of continuous playing: it ends once no key is down, the sustain pedal
+/// is up and nothing has sounded for `attempt_gap_s`. A *session* is a run of attempts separated by
+/// less than `session_gap_s`. One state machine serves both uses: the live `sessionizer` takes events
+/// one at a time with a monotonic timestamp in nanoseconds and holds only the open attempt, and
+/// `split_practice` feeds a whole performance through it, so re-splitting a stored take with other
+/// thresholds gives exactly what a live run with those thresholds would have given.
+
+#include <continuo/diagnostic.hpp>
+#include <continuo/performance.hpp>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace continuo {
+
+/// Thresholds of the sessionizer. docs/sessions.md explains the defaults.
+struct sessionizer_options {
+  double attempt_gap_s = 3.0;    ///< Silence (no key, no sustain) that ends an attempt.
+  double session_gap_s = 600.0;  ///< Time between attempts that ends a session.
+  /// A key or sustain pedal held this long is taken as stuck and released then, with a diagnostic,
+  /// so a broken key cannot hold an attempt open forever.
+  double stuck_s = 120.0;
+  /// A forward step of the clock longer than this is reported (it still ends the attempt and session).
+  double clock_jump_s = 86'400.0;
+  std::uint32_t max_diagnostics = 1000;  ///< Diagnostics kept before the rest are only counted.
+};
+
+/// A stretch of continuous playing.
+struct attempt_span {
+  std::int64_t start_ns = 0;    ///< The first note-on, on the source clock.
+  std::int64_t end_ns = 0;      ///< When the last key (or the pedal) was released.
+  std::uint64_t first_note = 0; ///< Index of its first note-on since the stream began (= note index offline).
+  std::uint64_t note_count = 0; ///< Note-ons in the attempt: notes [first_note, first_note + note_count).
+  std::uint32_t session = 0;    ///< Index of the session it belongs to.
+
+  [[nodiscard]] double start_s() const noexcept { return static_cast<double>(start_ns) / 1e9; }
+  [[nodiscard]] double end_s() const noexcept { return static_cast<double>(end_ns) / 1e9; }
+  [[nodiscard]] double duration_s() const noexcept { return static_cast<double>(end_ns - start_ns) / 1e9; }
+  friend bool operator==(const attempt_span&, const attempt_span&) = default;
+};
+
+/// A practice session: attempts close enough together.
+struct session_span {
+  std::int64_t start_ns = 0;
+  std::int64_t end_ns = 0;
+  std::uint32_t first_attempt = 0;  ///< Index of its first attempt since the stream began.
+  std::uint32_t attempt_count = 0;
+  std::uint64_t note_count = 0;
+  std::int64_t playing_ns = 0;  ///< Sum of its attempts' durations: time actually spent playing.
+
+  [[nodiscard]] double start_s() const noexcept { return static_cast<double>(start_ns) / 1e9; }
+  [[nodiscard]] double end_s() const noexcept { return static_cast<double>(end_ns) / 1e9; }
+  [[nodiscard]] double playing_s() const noexcept { return static_cast<double>(playing_ns) / 1e9; }
+  friend bool operator==(const session_span&, const session_span&) = default;
+};
+
+/// Something odd in the event stream, and when.
+struct session_diagnostic {
+  diagnostic_id id{};
+  std::int64_t time_ns = 0;
+  std::string message;
+  friend bool operator==(const session_diagnostic&, const session_diagnostic&) = default;
+};
+
+/// The live sessionizer. Feed it events in time order; finished attempts and sessions collect until
+/// taken, so memory stays bounded however long the stream runs if the caller takes them.
+///
+///     continuo::sessionizer s({.attempt_gap_s = 4});
+///     s.note_on(t_ns, channel, pitch);   ...   s.advance(now_ns);
+///     for (const auto& a : s.take_attempts()) store(a);
+class sessionizer {
+ public:
+  explicit sessionizer(const sessionizer_options& options = {});
+
+  /// A key struck. A key struck again before release stays down until every strike is released.
+  void note_on(std::int64_t time_ns, std::uint8_t channel, std::uint8_t pitch);
+  /// A key released (a note-on of velocity 0 is one too).
+  void note_off(std::int64_t time_ns, std::uint8_t channel, std::uint8_t pitch);
+  /// The sustain pedal's state; repeated "down" values are one press.
+  void sustain(std::int64_t time_ns, std::uint8_t channel, bool down);
+  /// Lets time pass with no event, closing an attempt or session whose gap has run out.
+  void advance(std::int64_t time_ns);
+  /// Ends the stream: the open attempt and session are closed.
+  void finish();
+
+  /// Returns the attempts finished since the last call, and forgets them.
+  [[nodiscard]] std::vector<attempt_span> take_attempts();
+  /// Returns the sessions finished since the last call, and forgets them.
+  [[nodiscard]] std::vector<session_span> take_sessions();
+  /// Returns the diagnostics since the last call, and forgets them.
+  [[nodiscard]] std::vector<session_diagnostic> take_diagnostics();
+
+  [[nodiscard]] bool in_attempt() const noexcept { return attempt_open_; }
+  [[nodiscard]] bool in_session() const noexcept { return session_open_; }
+  /// Keys held down now, stuck ones released.
+  [[nodiscard]] std::uint32_t keys_down() const noexcept { return keys_down_; }
+
+ private:
+  void step_clock(std::int64_t& time_ns);
+  void release_stuck(std::int64_t time_ns);
+  void close_expired(std::int64_t time_ns);
+  void sound_stopped(std::int64_t time_ns);
+  void close_attempt();
+  void close_session();
+  void report(diagnostic_id id, std::int64_t time_ns, std::string message);
+  [[nodiscard]] bool silent() const noexcept { return keys_down_ == 0 && pedals_down_ == 0; }
+
+  std::int64_t attempt_gap_ns_;
+  std::int64_t session_gap_ns_;
+  std::int64_t stuck_ns_;
+  std::int64_t clock_jump_ns_;
+  std::uint32_t max_diagnostics_;
+
+  static constexpr std::int64_t up = -1;
+  std::array<std::int64_t, 16 * 128> key_down_since_{};  // last press of each held key, or `up`
+  std::array<std::uint32_t, 16 * 128> key_strikes_{};     // strikes not yet released (re-strikes overlap)
+  std::array<std::int64_t, 16> pedal_down_since_{};
+  std::vector<std::uint16_t> held_;  // keys that may be down: scanned for stuck ones
+  std::uint32_t keys_down_ = 0;
+  std::uint32_t pedals_down_ = 0;
+  std::int64_t clock_ns_ = 0;
+  bool started_ = false;
+  std::int64_t quiet_since_ns_ = 0;  // when the last key or pedal came up
+
+  bool attempt_open_ = false;
+  attempt_span attempt_{};
+  bool session_open_ = false;
+  session_span session_{};
+  std::uint64_t notes_seen_ = 0;
+  std::uint32_t attempts_seen_ = 0;
+  std::uint32_t sessions_seen_ = 0;
+  std::uint64_t diagnostics_seen_ = 0;
+
+  std::vector<attempt_span> attempts_;
+  std::vector<session_span> sessions_;
+  std::vector<session_diagnostic> diagnostics_;
+};
+
+/// Attempts and sessions of a whole performance, on its own clock (seconds from the start of the
+/// file, as nanoseconds). Attempt note ranges index performance::notes.
+struct practice_split {
+  std::vector<session_span> sessions;
+  std::vector<attempt_span> attempts;
+  std::vector<session_diagnostic> diagnostics;
+  friend bool operator==(const practice_split&, const practice_split&) = default;
+};
+
+/// Splits a performance into attempts and sessions by feeding its notes and sustain pedal through a
+/// sessionizer. O(n log n) in notes.
+[[nodiscard]] practice_split split_practice(const performance& perf, const sessionizer_options& options = {});
+
+}  // namespace continuo

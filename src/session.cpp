@@ -1,0 +1,219 @@
+#include <continuo/session.hpp>
+
+#include <algorithm>
+#include <array>
+#include <utility>
+#include <cmath>
+#include <string>
+
+namespace continuo {
+namespace {
+
+std::int64_t to_ns(double seconds) { return std::llround(seconds * 1e9); }
+
+std::string seconds_text(std::int64_t ns) { return std::to_string(static_cast<double>(ns) * 1e-9) + " s"; }
+
+}  // namespace
+
+sessionizer::sessionizer(const sessionizer_options& options)
+    : attempt_gap_ns_(to_ns(options.attempt_gap_s)),
+      session_gap_ns_(to_ns(options.session_gap_s)),
+      stuck_ns_(to_ns(options.stuck_s)),
+      clock_jump_ns_(to_ns(options.clock_jump_s)),
+      max_diagnostics_(options.max_diagnostics) {
+  key_down_since_.fill(up);
+  pedal_down_since_.fill(up);
+}
+
+void sessionizer::report(diagnostic_id id, std::int64_t time_ns, std::string message) {
+  if (diagnostics_seen_++ < max_diagnostics_) diagnostics_.push_back({id, time_ns, std::move(message)});
+}
+
+/// Keeps the clock monotonic, and lets time pass up to `time_ns`.
+void sessionizer::step_clock(std::int64_t& time_ns) {
+  if (!started_) {
+    started_ = true;
+    clock_ns_ = quiet_since_ns_ = time_ns;
+  } else if (time_ns < clock_ns_) {
+    report(diagnostic_id::clock_backwards, time_ns,
+           "event " + seconds_text(clock_ns_ - time_ns) + " older than the one before it; taken as simultaneous");
+    time_ns = clock_ns_;
+  } else if (time_ns - clock_ns_ > clock_jump_ns_) {
+    report(diagnostic_id::clock_jump, time_ns, "the clock stepped forward by " + seconds_text(time_ns - clock_ns_));
+  }
+  release_stuck(time_ns);
+  close_expired(time_ns);
+  clock_ns_ = time_ns;
+}
+
+/// Releases keys and pedals held past stuck_s, at the moment they became stuck, in time order so
+/// that the silence they leave starts at the right time.
+void sessionizer::release_stuck(std::int64_t time_ns) {
+  while (true) {
+    std::int64_t earliest = up;
+    int which = -1;  // a key index, or 2048 + channel for a pedal
+    for (const std::uint16_t key : held_) {
+      const auto since = key_down_since_[key];
+      if (since != up && since + stuck_ns_ <= time_ns && (earliest == up || since < earliest)) {
+        earliest = since;
+        which = key;
+      }
+    }
+    for (int ch = 0; ch < 16; ++ch) {
+      const auto since = pedal_down_since_[static_cast<std::size_t>(ch)];
+      if (since != up && since + stuck_ns_ <= time_ns && (earliest == up || since < earliest)) {
+        earliest = since;
+        which = 2048 + ch;
+      }
+    }
+    if (which < 0) break;
+    const std::int64_t at = earliest + stuck_ns_;
+    close_expired(at);
+    if (which >= 2048) {
+      pedal_down_since_[static_cast<std::size_t>(which - 2048)] = up;
+      --pedals_down_;
+      report(diagnostic_id::stuck, at, "sustain pedal of channel " + std::to_string(which - 2048) + " held for " +
+                                           seconds_text(stuck_ns_) + "; taken as released");
+    } else {
+      key_down_since_[static_cast<std::size_t>(which)] = up;
+      key_strikes_[static_cast<std::size_t>(which)] = 0;
+      --keys_down_;
+      report(diagnostic_id::stuck, at, "key " + std::to_string(which % 128) + " of channel " +
+                                           std::to_string(which / 128) + " held for " + seconds_text(stuck_ns_) +
+                                           "; taken as released");
+    }
+    if (silent()) quiet_since_ns_ = at;
+  }
+  std::erase_if(held_, [this](std::uint16_t key) { return key_down_since_[key] == up; });
+}
+
+/// Closes the attempt whose silence has lasted attempt_gap, and then the session whose gap has.
+void sessionizer::close_expired(std::int64_t time_ns) {
+  if (attempt_open_ && silent() && time_ns - quiet_since_ns_ >= attempt_gap_ns_) close_attempt();
+  if (!attempt_open_ && session_open_ && time_ns - session_.end_ns >= session_gap_ns_) close_session();
+}
+
+void sessionizer::close_attempt() {
+  attempt_.end_ns = quiet_since_ns_;
+  session_.end_ns = attempt_.end_ns;
+  session_.playing_ns += attempt_.end_ns - attempt_.start_ns;
+  session_.note_count += attempt_.note_count;
+  ++session_.attempt_count;
+  attempts_.push_back(attempt_);
+  attempt_open_ = false;
+}
+
+void sessionizer::close_session() {
+  sessions_.push_back(session_);
+  session_open_ = false;
+}
+
+void sessionizer::note_on(std::int64_t time_ns, std::uint8_t channel, std::uint8_t pitch) {
+  step_clock(time_ns);
+  if (!attempt_open_) {
+    if (!session_open_) {
+      session_ = {time_ns, time_ns, attempts_seen_, 0, 0, 0};
+      session_open_ = true;
+      ++sessions_seen_;
+    }
+    attempt_ = {time_ns, time_ns, notes_seen_, 0, sessions_seen_ - 1};
+    attempt_open_ = true;
+    ++attempts_seen_;
+  }
+  ++attempt_.note_count;
+  ++notes_seen_;
+  const auto key = static_cast<std::uint16_t>((channel & 0xFU) * 128U + (pitch & 0x7FU));
+  if (key_down_since_[key] == up) {
+    ++keys_down_;
+    held_.push_back(key);
+  }
+  key_down_since_[key] = time_ns;  // a strike again restarts the stuck-key clock
+  ++key_strikes_[key];
+}
+
+void sessionizer::note_off(std::int64_t time_ns, std::uint8_t channel, std::uint8_t pitch) {
+  step_clock(time_ns);
+  const auto key = static_cast<std::uint16_t>((channel & 0xFU) * 128U + (pitch & 0x7FU));
+  if (key_down_since_[key] == up) return;  // released already (or stuck and released)
+  if (--key_strikes_[key] > 0) return;
+  key_down_since_[key] = up;
+  --keys_down_;
+  if (silent()) quiet_since_ns_ = time_ns;
+}
+
+void sessionizer::sustain(std::int64_t time_ns, std::uint8_t channel, bool down) {
+  step_clock(time_ns);
+  auto& since = pedal_down_since_[channel & 0xFU];
+  if (down && since == up) {
+    since = time_ns;
+    ++pedals_down_;
+  } else if (!down && since != up) {
+    since = up;
+    --pedals_down_;
+    if (silent()) quiet_since_ns_ = time_ns;
+  }
+}
+
+void sessionizer::advance(std::int64_t time_ns) { step_clock(time_ns); }
+
+void sessionizer::finish() {
+  if (attempt_open_) {
+    if (!silent()) quiet_since_ns_ = clock_ns_;  // still sounding when the stream ended
+    close_attempt();
+  }
+  if (session_open_) close_session();
+}
+
+std::vector<attempt_span> sessionizer::take_attempts() { return std::exchange(attempts_, {}); }
+std::vector<session_span> sessionizer::take_sessions() { return std::exchange(sessions_, {}); }
+std::vector<session_diagnostic> sessionizer::take_diagnostics() { return std::exchange(diagnostics_, {}); }
+
+practice_split split_practice(const performance& perf, const sessionizer_options& options) {
+  // Every note-on, note-off and sustain change as one time-ordered stream. At one instant, releases
+  // come first (so a release and a new strike together leave no gap), then strikes in note order.
+  enum kind : std::uint8_t { release, pedal_up, pedal_down, strike };
+  struct item {
+    std::int64_t time_ns;
+    kind what;
+    std::uint32_t index;  // note index, or channel for the pedal
+  };
+  const auto& notes = perf.notes;
+  std::vector<item> stream;
+  stream.reserve(notes.size() * 2 + perf.pedals.size() * 2);
+  for (std::uint32_t i = 0; i < notes.size(); ++i) {
+    stream.push_back({to_ns(notes.onset_s[i]), strike, i});
+    stream.push_back({to_ns(notes.offset_s[i]), release, i});
+  }
+  // The pedal acts on a channel: spans of several tracks merge into one state per channel.
+  std::array<std::vector<std::pair<std::int64_t, std::int64_t>>, 16> held;
+  for (const auto& p : perf.pedals) {
+    if (p.kind == pedal_kind::sustain) held[p.channel & 0xFU].emplace_back(to_ns(p.onset_s), to_ns(p.offset_s));
+  }
+  for (std::uint32_t ch = 0; ch < 16; ++ch) {
+    auto& spans = held[ch];
+    std::sort(spans.begin(), spans.end());
+    for (std::size_t i = 0; i < spans.size();) {
+      auto [down, up_ns] = spans[i];
+      while (++i < spans.size() && spans[i].first <= up_ns) up_ns = std::max(up_ns, spans[i].second);
+      stream.push_back({down, pedal_down, ch});
+      stream.push_back({up_ns, pedal_up, ch});
+    }
+  }
+  std::sort(stream.begin(), stream.end(), [](const item& a, const item& b) {
+    return a.time_ns != b.time_ns ? a.time_ns < b.time_ns : a.what != b.what ? a.what < b.what : a.index < b.index;
+  });
+
+  sessionizer s(options);
+  for (const auto& e : stream) {
+    switch (e.what) {
+      case strike: s.note_on(e.time_ns, notes.channel[e.index], notes.pitch[e.index]); break;
+      case release: s.note_off(e.time_ns, notes.channel[e.index], notes.pitch[e.index]); break;
+      case pedal_down: s.sustain(e.time_ns, static_cast<std::uint8_t>(e.index), true); break;
+      case pedal_up: s.sustain(e.time_ns, static_cast<std::uint8_t>(e.index), false); break;
+    }
+  }
+  s.finish();
+  return {s.take_sessions(), s.take_attempts(), s.take_diagnostics()};
+}
+
+}  // namespace continuo
