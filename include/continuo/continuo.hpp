@@ -2,6 +2,7 @@
 /// \file Everything in one include.
 
 #include <continuo/diagnostic.hpp>
+#include <continuo/features.hpp>
 #include <continuo/file.hpp>
 #include <continuo/midi/reader.hpp>
 #include <continuo/midi/smf.hpp>

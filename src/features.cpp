@@ -1,0 +1,189 @@
+#include <continuo/features.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace continuo {
+namespace {
+
+/// One scalar of practice_features, for the vector and its names.
+struct scalar_field {
+  std::string_view name;
+  double practice_features::*member;
+};
+
+constexpr scalar_field scalars[] = {
+    {"playing_time_s", &practice_features::playing_time_s},
+    {"note_count", &practice_features::note_count},
+    {"notes_per_second", &practice_features::notes_per_second},
+    {"pitch_min", &practice_features::pitch_min},
+    {"pitch_max", &practice_features::pitch_max},
+    {"pitch_range", &practice_features::pitch_range},
+    {"pitch_mean", &practice_features::pitch_mean},
+    {"velocity_mean", &practice_features::velocity_mean},
+    {"velocity_std", &practice_features::velocity_std},
+    {"velocity_min", &practice_features::velocity_min},
+    {"velocity_max", &practice_features::velocity_max},
+    {"articulation", &practice_features::articulation},
+    {"sustain_fraction", &practice_features::sustain_fraction},
+    {"pedal_presses_per_minute", &practice_features::pedal_presses_per_minute},
+    {"polyphony_mean", &practice_features::polyphony_mean},
+    {"polyphony_max", &practice_features::polyphony_max},
+    {"chord_count", &practice_features::chord_count},
+    {"chord_size_mean", &practice_features::chord_size_mean},
+    {"ioi_median_s", &practice_features::ioi_median_s},
+    {"ioi_cv", &practice_features::ioi_cv},
+};
+constexpr std::size_t scalar_count = std::size(scalars);
+
+constexpr std::array<std::string_view, scalar_count + 12> all_names = [] {
+  std::array<std::string_view, scalar_count + 12> names{};
+  for (std::size_t i = 0; i < scalar_count; ++i) names[i] = scalars[i].name;
+  constexpr std::string_view pitch_classes[] = {"pitch_class_0", "pitch_class_1",  "pitch_class_2", "pitch_class_3",
+                                                "pitch_class_4", "pitch_class_5",  "pitch_class_6", "pitch_class_7",
+                                                "pitch_class_8", "pitch_class_9",  "pitch_class_10",
+                                                "pitch_class_11"};
+  for (std::size_t i = 0; i < 12; ++i) names[scalar_count + i] = pitch_classes[i];
+  return names;
+}();
+
+/// Returns the median of `values` (reordering them); 0 when empty.
+double median(std::vector<double>& values) {
+  if (values.empty()) return 0;
+  const auto middle = values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2);
+  std::nth_element(values.begin(), middle, values.end());
+  if (values.size() % 2 == 1) return *middle;
+  return (*middle + *std::max_element(values.begin(), middle)) / 2;
+}
+
+}  // namespace
+
+std::span<const std::string_view> feature_names() noexcept { return all_names; }
+
+std::vector<double> to_vector(const practice_features& f) {
+  std::vector<double> out;
+  out.reserve(all_names.size());
+  for (const auto& s : scalars) out.push_back(f.*s.member);
+  out.insert(out.end(), f.pitch_class_histogram.begin(), f.pitch_class_histogram.end());
+  return out;
+}
+
+practice_features compute_features(const performance& perf, const attempt_span& attempt,
+                                   const feature_options& options) {
+  return compute_features(perf, attempt.first_note, attempt.note_count, attempt.start_s(), attempt.end_s(), options);
+}
+
+practice_features compute_features(const performance& perf, std::size_t first_note, std::size_t note_count,
+                                   double start_s, double end_s, const feature_options& options) {
+  practice_features f;
+  const auto& n = perf.notes;
+  const std::size_t first = std::min(first_note, n.size());
+  const std::size_t last = std::min(first + note_count, n.size());
+  const std::size_t count = last - first;
+  f.playing_time_s = std::max(0.0, end_s - start_s);
+  f.note_count = static_cast<double>(count);
+
+  // Pedal use inside [start_s, end_s]: sustain spans of any channel, merged.
+  std::vector<std::pair<double, double>> sustain;
+  for (const auto& p : perf.pedals) {
+    if (p.kind != pedal_kind::sustain || p.offset_s <= start_s || p.onset_s >= end_s) continue;
+    sustain.emplace_back(std::max(p.onset_s, start_s), std::min(p.offset_s, end_s));
+    if (p.onset_s >= start_s) f.pedal_presses_per_minute += 1;
+  }
+  std::sort(sustain.begin(), sustain.end());
+  double held_s = 0;
+  double covered_to = start_s;
+  for (const auto& [from, to] : sustain) {
+    held_s += std::max(0.0, to - std::max(from, covered_to));
+    covered_to = std::max(covered_to, to);
+  }
+  if (f.playing_time_s > 0) {
+    f.notes_per_second = f.note_count / f.playing_time_s;
+    f.sustain_fraction = held_s / f.playing_time_s;
+    f.pedal_presses_per_minute *= 60.0 / f.playing_time_s;
+  } else {
+    f.pedal_presses_per_minute = 0;
+  }
+  if (count == 0) return f;
+
+  // Pitch and velocity.
+  double pitch_sum = 0;
+  double velocity_sum = 0;
+  double velocity_squares = 0;
+  f.pitch_min = f.velocity_min = 127;
+  for (std::size_t i = first; i < last; ++i) {
+    const double pitch = n.pitch[i];
+    const double velocity = n.velocity[i];
+    pitch_sum += pitch;
+    f.pitch_min = std::min(f.pitch_min, pitch);
+    f.pitch_max = std::max(f.pitch_max, pitch);
+    f.pitch_class_histogram[n.pitch[i] % 12] += 1;
+    velocity_sum += velocity;
+    velocity_squares += velocity * velocity;
+    f.velocity_min = std::min(f.velocity_min, velocity);
+    f.velocity_max = std::max(f.velocity_max, velocity);
+  }
+  const double c = f.note_count;
+  f.pitch_mean = pitch_sum / c;
+  f.pitch_range = f.pitch_max - f.pitch_min;
+  for (auto& share : f.pitch_class_histogram) share /= c;
+  f.velocity_mean = velocity_sum / c;
+  f.velocity_std = std::sqrt(std::max(0.0, velocity_squares / c - f.velocity_mean * f.velocity_mean));
+
+  // Chords: onsets (sorted, as notes are) within chord_window_s of a chord's first onset.
+  std::vector<double> chord_onsets;
+  for (std::size_t i = first; i < last; ++i) {
+    if (chord_onsets.empty() || n.onset_s[i] - chord_onsets.back() >= options.chord_window_s) {
+      chord_onsets.push_back(n.onset_s[i]);
+    }
+  }
+  f.chord_count = static_cast<double>(chord_onsets.size());
+  f.chord_size_mean = c / f.chord_count;
+  std::vector<double> iois;
+  iois.reserve(chord_onsets.size());
+  for (std::size_t i = 1; i < chord_onsets.size(); ++i) iois.push_back(chord_onsets[i] - chord_onsets[i - 1]);
+  if (!iois.empty()) {
+    const double mean = std::accumulate(iois.begin(), iois.end(), 0.0) / static_cast<double>(iois.size());
+    double squares = 0;
+    for (const double d : iois) squares += (d - mean) * (d - mean);
+    f.ioi_cv = mean > 0 ? std::sqrt(squares / static_cast<double>(iois.size())) / mean : 0;
+    f.ioi_median_s = median(iois);
+  }
+
+  // Articulation: each note's duration over the time to the next chord after its own.
+  std::vector<double> ratios;
+  ratios.reserve(count);
+  for (std::size_t i = first, chord = 0; i < last; ++i) {
+    while (chord + 1 < chord_onsets.size() && chord_onsets[chord + 1] <= n.onset_s[i]) ++chord;
+    if (chord + 1 >= chord_onsets.size()) break;
+    const double gap = chord_onsets[chord + 1] - n.onset_s[i];
+    if (gap > 0) ratios.push_back((n.offset_s[i] - n.onset_s[i]) / gap);
+  }
+  f.articulation = median(ratios);
+
+  // Polyphony: sweep over onsets (+1) and offsets (-1), weighting each count by how long it lasts.
+  std::vector<std::pair<double, int>> changes;
+  changes.reserve(2 * count);
+  for (std::size_t i = first; i < last; ++i) {
+    changes.emplace_back(n.onset_s[i], +1);
+    changes.emplace_back(n.offset_s[i], -1);
+  }
+  std::sort(changes.begin(), changes.end());  // at one instant, releases (-1) before strikes
+  int sounding = 0;
+  double weighted = 0;
+  double sounding_time = 0;
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    if (i > 0 && sounding > 0) {
+      const double dt = changes[i].first - changes[i - 1].first;
+      weighted += sounding * dt;
+      sounding_time += dt;
+    }
+    sounding += changes[i].second;
+    f.polyphony_max = std::max(f.polyphony_max, static_cast<double>(sounding));
+  }
+  f.polyphony_mean = sounding_time > 0 ? weighted / sounding_time : f.polyphony_max;
+  return f;
+}
+
+}  // namespace continuo
