@@ -25,6 +25,7 @@ Usage:
   continuo inspect FILE [--strict] [--json]
   continuo notes FILE [--csv] [--pairing fifo|lifo|close_all] [--sustain] [--strict]
   continuo convert IN OUT [--ppq N] [--format 0|1] [--pairing fifo|lifo|close_all]
+  continuo sessions FILE [--attempt-gap S] [--session-gap S] [--json]
   continuo COMMAND --help
   continuo --version
 
@@ -64,6 +65,18 @@ bends, tempo, time and key signatures) to OUT as a clean Standard MIDI File.
   --ppq N           ticks per quarter note of OUT (default: keep IN's division)
   --format 0|1      SMF format of OUT (default 1)
   --pairing POLICY  pairing used to read IN, and that OUT is written for (default fifo)
+)";
+
+constexpr std::string_view sessions_help = R"(Usage: continuo sessions FILE [--attempt-gap S] [--session-gap S] [--json]
+
+Splits a recording into practice sessions and attempts (stretches of continuous playing) and
+measures each attempt: notes, notes per second, velocity, pedal use (docs/sessions.md and
+docs/features.md).
+
+  --attempt-gap S   silence, in seconds, with no key down and the pedal up, that ends an
+                    attempt (default 3)
+  --session-gap S   time between attempts, in seconds, that ends a session (default 600)
+  --json            print one JSON object: sessions, each with its attempts and their features
 )";
 
 struct usage_error {
@@ -251,6 +264,87 @@ int convert(arguments args) {
   return 0;
 }
 
+double parse_seconds(const std::optional<std::string>& text, double fallback, std::string_view option) {
+  if (!text) return fallback;
+  double v = 0;
+  const auto r = std::from_chars(text->data(), text->data() + text->size(), v);
+  if (r.ec != std::errc{} || r.ptr != text->data() + text->size() || !(v > 0) || v > 1e7) {
+    throw usage_error{std::string(option) + " must be a number of seconds over 0, not '" + *text + "'"};
+  }
+  return v;
+}
+
+int sessions(arguments args) {
+  continuo::sessionizer_options options;
+  options.attempt_gap_s = parse_seconds(args.value("--attempt-gap"), options.attempt_gap_s, "--attempt-gap");
+  options.session_gap_s = parse_seconds(args.value("--session-gap"), options.session_gap_s, "--session-gap");
+  const bool json = args.flag("--json");
+  const auto path = args.positional(1, "one FILE")[0];
+  const auto perf = continuo::read_performance(continuo::load_file(path));
+  if (perf.status == continuo::read_status::invalid) return report_invalid(path, perf);
+  const auto split = continuo::split_practice(perf, options);
+
+  if (json) {
+    const auto names = continuo::feature_names();
+    boost::json::array sessions;
+    for (const auto& s : split.sessions) {
+      boost::json::array attempts;
+      for (std::uint32_t i = s.first_attempt; i < s.first_attempt + s.attempt_count; ++i) {
+        const auto& a = split.attempts[i];
+        boost::json::object features;
+        const auto values = continuo::to_vector(continuo::compute_features(perf, a));
+        for (std::size_t k = 0; k < names.size(); ++k) features[names[k]] = values[k];
+        attempts.push_back({{"start_s", a.start_s()},
+                            {"end_s", a.end_s()},
+                            {"first_note", a.first_note},
+                            {"note_count", a.note_count},
+                            {"features", std::move(features)}});
+      }
+      sessions.push_back({{"start_s", s.start_s()},
+                          {"end_s", s.end_s()},
+                          {"playing_s", s.playing_s()},
+                          {"note_count", s.note_count},
+                          {"attempts", std::move(attempts)}});
+    }
+    boost::json::array diagnostics;
+    for (const auto& d : split.diagnostics) {
+      diagnostics.push_back({{"id", continuo::name(d.id)}, {"time_s", static_cast<double>(d.time_ns) / 1e9},
+                             {"message", d.message}});
+    }
+    std::cout << boost::json::serialize(boost::json::object{{"file", path},
+                                                            {"attempt_gap_s", options.attempt_gap_s},
+                                                            {"session_gap_s", options.session_gap_s},
+                                                            {"sessions", std::move(sessions)},
+                                                            {"diagnostics", std::move(diagnostics)}})
+              << '\n';
+    return 0;
+  }
+  const auto clock = [](double s) {
+    char text[32];
+    const auto whole = static_cast<long long>(s);
+    std::snprintf(text, sizeof text, "%lld:%02lld:%02lld", whole / 3600, whole / 60 % 60, whole % 60);
+    return std::string(text);
+  };
+  std::cout << path << ": " << split.sessions.size() << " session(s), " << split.attempts.size() << " attempt(s)\n";
+  for (std::size_t k = 0; k < split.sessions.size(); ++k) {
+    const auto& s = split.sessions[k];
+    std::cout << "\nsession " << k + 1 << "  " << clock(s.start_s()) << " - " << clock(s.end_s()) << "  playing "
+              << clock(s.playing_s()) << " of " << clock(s.end_s() - s.start_s()) << ", " << s.attempt_count
+              << " attempt(s), " << s.note_count << " notes\n";
+    for (std::uint32_t i = s.first_attempt; i < s.first_attempt + s.attempt_count; ++i) {
+      const auto& a = split.attempts[i];
+      const auto f = continuo::compute_features(perf, a);
+      char line[160];
+      std::snprintf(line, sizeof line, "  %s  %6.1f s  %5llu notes  %5.1f notes/s  velocity %3.0f  pedal %3.0f%%\n",
+                    clock(a.start_s()).c_str(), a.duration_s(), static_cast<unsigned long long>(a.note_count),
+                    f.notes_per_second, f.velocity_mean, 100 * f.sustain_fraction);
+      std::cout << line;
+    }
+  }
+  for (const auto& d : split.diagnostics) std::cout << "  [" << continuo::name(d.id) << "] " << d.message << '\n';
+  return 0;
+}
+
 int run(int argc, char** argv) {
   const std::string_view command = argc > 1 ? argv[1] : "";
   if (command.empty() || command == "--help" || command == "-h" || command == "help") {
@@ -267,7 +361,10 @@ int run(int argc, char** argv) {
     int (*run)(arguments);
   };
   static constexpr entry commands[] = {
-      {"inspect", inspect_help, inspect}, {"notes", notes_help, notes}, {"convert", convert_help, convert}};
+      {"inspect", inspect_help, inspect},
+      {"notes", notes_help, notes},
+      {"convert", convert_help, convert},
+      {"sessions", sessions_help, sessions}};
   for (const auto& c : commands) {
     if (command != c.name) continue;
     arguments args(argc, argv, 2);
