@@ -22,34 +22,62 @@ auto note_key(const note_columns& n, std::uint32_t i) {
 
 template <class T>
 void permute(std::vector<T>& column, const std::vector<std::uint32_t>& order) {
-  std::vector<T> sorted(column.size());
-  for (std::size_t i = 0; i < order.size(); ++i) sorted[i] = column[order[i]];
+  std::vector<T> sorted;
+  sorted.reserve(column.size());
+  for (const auto i : order) sorted.push_back(column[i]);
   column.swap(sorted);
 }
 
-/// Sorts the note columns into their total order. `runs` are the starts of stretches already
-/// sorted by onset (one per track): each run costs O(n log g) for chords of g notes, and the runs
-/// merge in O(n log runs), so hostile input (100k notes on one tick) cannot make this quadratic.
+/// Reorders rows [first, first + order.size()) of a column as `order` (absolute row indices) says.
+template <class T>
+void permute_rows(std::vector<T>& column, std::size_t first, const std::vector<std::uint32_t>& order,
+                  std::vector<T>& scratch) {
+  scratch.clear();
+  for (const auto i : order) scratch.push_back(column[i]);
+  std::copy(scratch.begin(), scratch.end(), column.begin() + static_cast<std::ptrdiff_t>(first));
+}
+
+/// Sorts the note columns into their total order. Each run (a track's notes) is already sorted by
+/// onset, so only notes struck together can be out of order: each such chord is sorted in place,
+/// O(n log g) for chords of g notes. Only files with notes in several tracks pay for a merge of
+/// the runs, O(n log runs). Hostile input (100k notes on one tick) cannot make this quadratic.
 void sort_notes(note_columns& notes, std::vector<std::size_t> runs) {
   const auto n = static_cast<std::uint32_t>(notes.size());
   const auto less = [&notes](std::uint32_t a, std::uint32_t b) { return note_key(notes, a) < note_key(notes, b); };
+  runs.push_back(n);
+  std::vector<std::uint32_t> chord;
+  std::vector<tick_t> ticks;
+  std::vector<std::uint8_t> bytes;
+  std::vector<std::uint16_t> tracks;
+  std::size_t filled_runs = 0;
+  for (std::size_t r = 0; r + 1 < runs.size(); ++r) {
+    filled_runs += runs[r + 1] > runs[r] ? 1 : 0;
+    for (auto first = static_cast<std::uint32_t>(runs[r]); first < runs[r + 1];) {
+      auto last = first + 1;
+      while (last < runs[r + 1] && notes.onset_tick[last] == notes.onset_tick[first]) ++last;
+      bool in_order = true;
+      for (auto i = first + 1; i < last && in_order; ++i) in_order = !less(i, i - 1);
+      if (!in_order) {
+        chord.resize(last - first);
+        std::iota(chord.begin(), chord.end(), first);
+        std::sort(chord.begin(), chord.end(), less);
+        permute_rows(notes.offset_tick, first, chord, ticks);
+        permute_rows(notes.pitch, first, chord, bytes);
+        permute_rows(notes.velocity, first, chord, bytes);
+        permute_rows(notes.release_velocity, first, chord, bytes);
+        permute_rows(notes.channel, first, chord, bytes);
+        permute_rows(notes.track, first, chord, tracks);
+      }
+      first = last;
+    }
+  }
+  if (filled_runs < 2) return;
   bool sorted = true;
   for (std::uint32_t i = 1; i < n && sorted; ++i) sorted = !less(i, i - 1);
   if (sorted) return;
 
   std::vector<std::uint32_t> order(n);
   std::iota(order.begin(), order.end(), 0U);
-  runs.push_back(n);
-  for (std::size_t r = 0; r + 1 < runs.size(); ++r) {
-    auto group = order.begin() + static_cast<std::ptrdiff_t>(runs[r]);
-    const auto run_end = order.begin() + static_cast<std::ptrdiff_t>(runs[r + 1]);
-    while (group != run_end) {
-      const tick_t onset = notes.onset_tick[*group];
-      auto next = std::find_if(group, run_end, [&](std::uint32_t i) { return notes.onset_tick[i] != onset; });
-      if (next - group > 1) std::sort(group, next, less);
-      group = next;
-    }
-  }
   for (std::size_t width = 1; width + 1 < runs.size(); width *= 2) {
     for (std::size_t r = 0; r + width < runs.size() - 1; r += 2 * width) {
       const auto first = order.begin() + static_cast<std::ptrdiff_t>(runs[r]);
@@ -68,13 +96,15 @@ void sort_notes(note_columns& notes, std::vector<std::size_t> runs) {
 }
 
 void update_note_seconds(note_columns& notes, const tempo_map& tempo) {
-  notes.onset_s.resize(notes.size());
-  notes.offset_s.resize(notes.size());
+  notes.onset_s.clear();  // filled by push_back: no zeroing pass over fresh memory
+  notes.offset_s.clear();
+  notes.onset_s.reserve(notes.size());
+  notes.offset_s.reserve(notes.size());
   tempo_map::cursor onsets(tempo);
   tempo_map::cursor offsets(tempo);
   for (std::size_t i = 0; i < notes.size(); ++i) {
-    notes.onset_s[i] = onsets.to_seconds(notes.onset_tick[i]);
-    notes.offset_s[i] = offsets.to_seconds(notes.offset_tick[i]);
+    notes.onset_s.push_back(onsets.to_seconds(notes.onset_tick[i]));
+    notes.offset_s.push_back(offsets.to_seconds(notes.offset_tick[i]));
   }
 }
 
@@ -150,10 +180,12 @@ class performance_builder {
     std::size_t still_open = 0;
     std::uint32_t first = no_note;
     for (const std::uint16_t key : touched_) {
-      for (std::uint32_t i = head_[key]; i != no_note; i = next_[i]) {
+      for (std::uint32_t i = head_[key]; i != no_note;) {
+        const std::uint32_t next = next_of(i);
         close(i, tick, 64);
         ++still_open;
         if (first == no_note) first = i;
+        i = next;
       }
       head_[key] = tail_[key] = no_note;
     }
@@ -224,22 +256,21 @@ class performance_builder {
     auto& n = out_.notes;
     const auto index = static_cast<std::uint32_t>(n.size());
     n.onset_tick.push_back(tick);
-    n.offset_tick.push_back(tick);
+    n.offset_tick.push_back(no_note);  // the open-note link until the note is closed
     n.pitch.push_back(pitch);
     n.velocity.push_back(velocity);
     n.release_velocity.push_back(0);
     n.channel.push_back(ch);
     n.track.push_back(track_);
-    next_.push_back(no_note);
     const auto key = key_of(ch, pitch);
     if (head_[key] == no_note) {
       head_[key] = tail_[key] = index;
       touched_.push_back(key);
     } else if (options_.pairing == pairing_policy::lifo) {
-      next_[index] = head_[key];  // a stack: the newest note is closed first
+      link(index, head_[key]);  // a stack: the newest note is closed first
       head_[key] = index;
     } else {
-      next_[tail_[key]] = index;  // a queue: the oldest note is closed first
+      link(tail_[key], index);  // a queue: the oldest note is closed first
       tail_[key] = index;
     }
   }
@@ -249,7 +280,7 @@ class performance_builder {
     std::uint32_t i = head_[key];
     if (i == no_note) return;  // a note-off with no sounding note: common and harmless
     if (options_.pairing != pairing_policy::close_all) {
-      head_[key] = next_[i];
+      head_[key] = next_of(i);
       close(i, tick, release);
       return;
     }
@@ -257,22 +288,31 @@ class performance_builder {
     // open (pretty_midi does the same, so that "note-on, note-off" pairs at one tick are not lost).
     std::uint32_t kept_head = no_note;
     std::uint32_t kept_tail = no_note;
-    for (; i != no_note; i = next_[i]) {
+    while (i != no_note) {
+      const std::uint32_t next = next_of(i);
       if (out_.notes.onset_tick[i] != tick) {
         close(i, tick, release);
-        continue;
-      }
-      if (kept_head == no_note) {
-        kept_head = i;
       } else {
-        next_[kept_tail] = i;
+        if (kept_head == no_note) {
+          kept_head = i;
+        } else {
+          link(kept_tail, i);
+        }
+        kept_tail = i;
       }
-      kept_tail = i;
+      i = next;
     }
-    if (kept_tail != no_note) next_[kept_tail] = no_note;
+    if (kept_tail != no_note) link(kept_tail, no_note);
     head_[key] = kept_head;
     tail_[key] = kept_tail;
   }
+
+  // While a note is open, its offset_tick holds the index of the next open note of its key (or
+  // no_note): the lists cost no memory of their own.
+  [[nodiscard]] std::uint32_t next_of(std::uint32_t i) const {
+    return static_cast<std::uint32_t>(out_.notes.offset_tick[i]);
+  }
+  void link(std::uint32_t from, std::uint32_t to) { out_.notes.offset_tick[from] = to; }
 
   void close(std::uint32_t i, tick_t tick, std::uint8_t release) {
     out_.notes.offset_tick[i] = tick;
@@ -309,10 +349,9 @@ class performance_builder {
   std::uint16_t track_ = 0;
   std::vector<tempo_change> tempo_changes_;
   std::vector<std::size_t> runs_;  // first note of each track: each run is sorted by onset
-  // Open notes of each (channel, pitch): singly linked lists through next_, indexed like notes.
+  // Open notes of each (channel, pitch): singly linked lists through offset_tick (see next_of).
   std::array<std::uint32_t, 16 * 128> head_{};
   std::array<std::uint32_t, 16 * 128> tail_{};
-  std::vector<std::uint32_t> next_;
   std::vector<std::uint16_t> touched_;  // keys with open notes in this track
   std::array<std::array<tick_t, 3>, 16> pedal_down_{};
   std::vector<std::size_t> held_pedals_;  // pedals down at the end of their track
@@ -366,8 +405,7 @@ void extend_by_sustain(performance& perf) {
     }
     next_onset[key] = notes.onset_tick[i];
   }
-  std::vector<std::size_t> one_run{0};
-  sort_notes(notes, one_run);  // a changed offset can reorder notes that tie on everything before it
+  sort_notes(notes, {0});  // a changed offset can reorder notes that tie on everything before it
   update_note_seconds(notes, perf.tempo);
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace continuo {
 namespace {
@@ -15,6 +16,7 @@ tempo_map::tempo_map(midi::division division, std::span<const tempo_change> chan
     scale_ = 1.0 / (fps * std::max<int>(division.ticks_per_frame(), 1));
     changes_.push_back({0, 500'000});
     start_s_.push_back(0);
+    seconds_per_tick_.push_back(scale_);
     return;
   }
   scale_ = 1.0 / (static_cast<double>(std::max<int>(division.ticks_per_quarter(), 1)) * 1e6);
@@ -29,6 +31,8 @@ tempo_map::tempo_map(midi::division division, std::span<const tempo_change> chan
     }
   }
   start_s_.resize(changes_.size());
+  seconds_per_tick_.reserve(changes_.size());
+  for (const auto& c : changes_) seconds_per_tick_.push_back(c.us_per_quarter * scale_);
   int128 sum = 0;
   for (std::size_t i = 1; i < changes_.size(); ++i) {
     sum += static_cast<int128>(changes_[i].tick - changes_[i - 1].tick) * changes_[i - 1].us_per_quarter;
@@ -43,9 +47,7 @@ std::size_t tempo_map::segment_of(tick_t tick) const noexcept {
 }
 
 seconds_t tempo_map::seconds_in(std::size_t segment, tick_t tick) const noexcept {
-  if (division_.is_smpte()) return static_cast<double>(tick) * scale_;
-  const auto& c = changes_[segment];
-  return start_s_[segment] + static_cast<double>(tick - c.tick) * (c.us_per_quarter * scale_);
+  return start_s_[segment] + static_cast<double>(tick - changes_[segment].tick) * seconds_per_tick_[segment];
 }
 
 seconds_t tempo_map::to_seconds(tick_t tick) const noexcept { return seconds_in(segment_of(tick), tick); }
@@ -67,14 +69,28 @@ double tempo_map::to_ticks(seconds_t seconds) const noexcept {
   return static_cast<double>(c.tick) + (seconds - start_s_[lo]) / (c.us_per_quarter * scale_);
 }
 
-seconds_t tempo_map::cursor::to_seconds(tick_t tick) noexcept {
+void tempo_map::cursor::enter(std::size_t segment) noexcept {
   const auto& changes = map_->changes_;
-  if (tick < changes[segment_].tick) {
-    segment_ = map_->segment_of(tick);
-  } else {
-    while (segment_ + 1 < changes.size() && changes[segment_ + 1].tick <= tick) ++segment_;
+  segment_ = segment;
+  begin_tick_ = segment == 0 ? std::numeric_limits<tick_t>::min() : changes[segment].tick;
+  end_tick_ = segment + 1 < changes.size() ? changes[segment + 1].tick : std::numeric_limits<tick_t>::max();
+  origin_tick_ = changes[segment].tick;
+  origin_s_ = map_->start_s_[segment];
+  seconds_per_tick_ = map_->seconds_per_tick_[segment];
+}
+
+seconds_t tempo_map::cursor::to_seconds(tick_t tick) noexcept {
+  if (tick < begin_tick_ || tick >= end_tick_) {
+    std::size_t segment = segment_;
+    const auto& changes = map_->changes_;
+    if (tick < begin_tick_) {
+      segment = map_->segment_of(tick);
+    } else {
+      while (segment + 1 < changes.size() && changes[segment + 1].tick <= tick) ++segment;
+    }
+    enter(segment);
   }
-  return map_->seconds_in(segment_, tick);
+  return origin_s_ + static_cast<double>(tick - origin_tick_) * seconds_per_tick_;  // = seconds_in, bit for bit
 }
 
 }  // namespace continuo

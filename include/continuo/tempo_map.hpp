@@ -44,13 +44,20 @@ class tempo_map {
   /// Converts non-decreasing ticks to seconds in O(1) amortised time.
   class cursor {
    public:
-    explicit cursor(const tempo_map& map) noexcept : map_(&map) {}
+    explicit cursor(const tempo_map& map) noexcept : map_(&map) { enter(0); }
     /// Returns map.to_seconds(tick); fastest when ticks do not decrease between calls.
     [[nodiscard]] seconds_t to_seconds(tick_t tick) noexcept;
 
    private:
+    void enter(std::size_t segment) noexcept;
+
     const tempo_map* map_;
     std::size_t segment_ = 0;
+    tick_t begin_tick_ = 0;  // the current segment covers [begin_tick_, end_tick_)
+    tick_t end_tick_ = 0;
+    tick_t origin_tick_ = 0;  // its tempo change, where origin_s_ is
+    seconds_t origin_s_ = 0;
+    double seconds_per_tick_ = 0;
   };
 
   friend bool operator==(const tempo_map& a, const tempo_map& b) {
@@ -64,6 +71,7 @@ class tempo_map {
   midi::division division_;
   std::vector<tempo_change> changes_;
   std::vector<seconds_t> start_s_;  ///< Time at which each change takes effect.
+  std::vector<double> seconds_per_tick_;  ///< Of each segment.
   double scale_ = 0;  ///< Seconds per (tick * microseconds per quarter) (metrical) or per tick (SMPTE).
 };
 

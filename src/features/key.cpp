@@ -111,6 +111,7 @@ pitch_class_histogram pitch_class_weights(const note_columns& notes, std::size_t
   pitch_class_histogram h{};
   last = std::min(last, notes.size());
   const double cap = std::max(options.max_note_weight_s, 0.0);
+  const double attack = std::max(options.attack_weight_s, 0.0);
   std::size_t chord_start = first;
   while (chord_start < last) {
     // One chord: the notes whose onsets lie within chord_window_s of its first onset.
@@ -120,14 +121,14 @@ pitch_class_histogram pitch_class_weights(const note_columns& notes, std::size_t
     std::size_t bass = chord_start;
     for (std::size_t i = chord_start; i < chord_end; ++i) {
       const double w = options.weight_by_duration
-                           ? std::clamp(notes.offset_s[i] - notes.onset_s[i], 0.0, cap)
+                           ? std::clamp(notes.offset_s[i] - notes.onset_s[i], 0.0, cap) + attack
                            : 1.0;
       h[notes.pitch[i] % 12U] += w;
       if (notes.pitch[i] < notes.pitch[bass]) bass = i;
     }
     if (options.bass_weight > 0) {
       const double w = options.weight_by_duration
-                           ? std::clamp(notes.offset_s[bass] - notes.onset_s[bass], 0.0, cap)
+                           ? std::clamp(notes.offset_s[bass] - notes.onset_s[bass], 0.0, cap) + attack
                            : 1.0;
       h[notes.pitch[bass] % 12U] += options.bass_weight * w;
     }
@@ -146,8 +147,9 @@ key_estimate estimate_key(const pitch_class_histogram& weights, const key_option
   key_scores score{};
   if (options.profile == key_profile::ensemble) {
     // Each profile's 24 correlations are z-scored before averaging, so that no profile dominates by
-    // the spread of its values.
-    for (const profile_pair* p : {&temperley_kostka_payne, &albrecht_shanahan, &bellman_budge}) {
+    // the spread of its values. Temperley's profile is the best of the published ones on short excerpts,
+    // Sapp's and Albrecht-Shanahan's on whole pieces (docs/tempo_key.md).
+    for (const profile_pair* p : {&temperley_kostka_payne, &albrecht_shanahan, &sapp}) {
       const key_scores r = correlate(h, *p);
       double mean = 0;
       for (double x : r) mean += x;

@@ -73,6 +73,7 @@ struct header {
   std::uint16_t declared_tracks = 0;
   division time_division{};
   std::size_t body_offset = 0;  ///< First byte after the MThd chunk.
+  std::size_t end = 0;          ///< One past the last byte of the SMF (a RIFF data chunk may end early).
 };
 
 inline std::uint32_t be32(const std::uint8_t* p) noexcept {
@@ -132,6 +133,16 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
   const std::uint8_t* const stop = base + end;
   const auto at = [base](const std::uint8_t* q) { return static_cast<std::uint64_t>(q - base); };
 
+  // Limits and the event count live in locals for the loop: through the references they would be
+  // reloaded after every handler call (the handler's stores might alias them).
+  const tick_t max_tick = limits.max_tick;
+  const std::uint64_t max_events = limits.max_events;
+  struct write_back {
+    std::uint64_t& to;
+    std::uint64_t value;
+    ~write_back() { to = value; }
+  } events{event_count, event_count};
+
   tick_t tick = 0;
   std::uint8_t running = 0;    // the status that running status would repeat
   std::uint8_t cancelled = 0;  // the status a meta/sysex event cancelled, for tolerant reading
@@ -169,9 +180,9 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
       }
     }
     tick += delta;  // cannot overflow: at most 2^28 per event and 2^40 (max_tick) before it
-    if (tick > limits.max_tick) {
+    if (tick > max_tick) {
       report.limit(diagnostic_id::tick_limit, at(event_start), track,
-                   "tick " + std::to_string(tick) + " is past max_tick " + std::to_string(limits.max_tick) +
+                   "tick " + std::to_string(tick) + " is past max_tick " + std::to_string(max_tick) +
                        "; track cut here");
       handler.end_track(tick - delta, at(event_start));
       return !report.strict();
@@ -179,9 +190,9 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
     if (p == stop) {
       return damaged(diagnostic_id::event_truncated, event_start, "delta time with no event after it");
     }
-    if (++event_count > limits.max_events) {
+    if (++events.value > max_events) {
       report.limit(diagnostic_id::event_limit, at(event_start), track,
-                   "more than " + std::to_string(limits.max_events) + " events; reading stopped here");
+                   "more than " + std::to_string(max_events) + " events; reading stopped here");
       handler.end_track(tick, at(p));
       return false;
     }
@@ -299,6 +310,7 @@ read_status decode(std::span<const std::uint8_t> in, const read_options& options
   if (!read_header(in, report, h)) return read_status::invalid;
   handler.header(h);
 
+  in = in.first(h.end);
   std::size_t pos = h.body_offset;
   std::uint32_t tracks = 0;
   std::uint64_t events = 0;

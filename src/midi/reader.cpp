@@ -2,27 +2,54 @@
 
 #include <continuo/midi/reader.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
 namespace continuo::midi {
 namespace detail {
 
+namespace {
+
+std::uint32_t le32(const std::uint8_t* p) noexcept {
+  return std::uint32_t{p[0]} | (std::uint32_t{p[1]} << 8U) | (std::uint32_t{p[2]} << 16U) | (std::uint32_t{p[3]} << 24U);
+}
+
+/// Returns the bytes of the "data" chunk of a RIFF RMID file (the SMF), or nothing.
+std::span<const std::uint8_t> rmid_data(std::span<const std::uint8_t> in) {
+  if (in.size() < 12 || std::memcmp(in.data(), "RIFF", 4) != 0 || std::memcmp(in.data() + 8, "RMID", 4) != 0) {
+    return {};
+  }
+  for (std::size_t pos = 12; pos + 8 <= in.size();) {
+    const std::size_t size = le32(in.data() + pos + 4);
+    const std::size_t left = in.size() - pos - 8;
+    if (std::memcmp(in.data() + pos, "data", 4) == 0) return in.subspan(pos + 8, std::min(size, left));
+    if (size > left) break;
+    pos += 8 + size + (size & 1U);  // RIFF chunks are padded to even sizes
+  }
+  return {};
+}
+
+}  // namespace
+
 bool read_header(std::span<const std::uint8_t> in, reporter& report, header& out) {
-  std::size_t at = find_tag(in, 0, "MThd");
+  // A RIFF RMID wrapper is legitimate: the SMF is its "data" chunk, and the chunks after it
+  // (DISP, LIST ...) are not MIDI chunks.
+  const auto rmid = rmid_data(in);
+  out.end = rmid.empty() ? in.size() : static_cast<std::size_t>(rmid.data() + rmid.size() - in.data());
+  std::size_t at = find_tag(in.first(out.end), 0, "MThd");
   if (at == std::string::npos) {
     report.fatal(diagnostic_id::header_not_found, 0, -1,
                  in.empty() ? "the file is empty" : "no MThd header chunk: this is not a Standard MIDI File");
     return false;
   }
-  // RIFF-wrapped files (RMID) carry the SMF in a "data" chunk: that wrapper is legitimate.
-  const bool rmid = in.size() >= 12 && std::memcmp(in.data(), "RIFF", 4) == 0 && std::memcmp(in.data() + 8, "RMID", 4) == 0;
-  if (at != 0 && !rmid &&
+  const bool wrapped = !rmid.empty() && at == static_cast<std::size_t>(rmid.data() - in.data());
+  if (at != 0 && !wrapped &&
       !report.violation(diagnostic_id::leading_garbage, 0, -1,
                         std::to_string(at) + " bytes before the MThd header skipped")) {
     return false;
   }
-  const std::size_t left = in.size() - at;
+  const std::size_t left = out.end - at;
   if (left < 14) {
     report.fatal(diagnostic_id::header_truncated, at, -1,
                  "the MThd chunk needs 14 bytes, the file has " + std::to_string(left) + " from there");

@@ -24,7 +24,7 @@ enum class key_profile : std::uint8_t {
   bellman_budge,           ///< Chord statistics of the common-practice period (Bellman 2005).
   aarden_essen,            ///< Essen folk-song melodies (Aarden 2003).
   sapp,                    ///< Sapp's simple 2/1/0 profile.
-  ensemble,                ///< The mean of the z-scored correlations of Temperley, Albrecht and Bellman (default).
+  ensemble,                ///< Mean of the z-scored correlations of Temperley, Albrecht-Shanahan and Sapp (default).
 };
 
 /// Returns "krumhansl_kessler", "temperley_kostka_payne", ... or "ensemble".
@@ -33,13 +33,17 @@ enum class key_profile : std::uint8_t {
 /// How to weigh notes and which profiles to use.
 struct key_options {
   key_profile profile = key_profile::ensemble;
-  /// Weigh each note by its duration in seconds, capped at `max_note_weight_s`; otherwise every note counts 1.
+  /// Weigh each note by attack_weight_s + its duration in seconds (capped at `max_note_weight_s`);
+  /// otherwise every note counts 1.
   bool weight_by_duration = true;
   /// Longer notes count no more than this many seconds: a held pedal tone should not swamp the rest.
   seconds_t max_note_weight_s = 2.0;
+  /// What a note counts for being struck at all, in seconds of duration: short notes (a run, staccato)
+  /// still say which scale is in use.
+  seconds_t attack_weight_s = 0.1;
   /// Extra weight, as a multiple of the note's own, for the lowest note of each chord (onsets within
-  /// `chord_window_s`): the bass carries the tonic and the dominant more than the inner voices.
-  double bass_weight = 1.0;
+  /// `chord_window_s`). Off by default: on ASAP it lowered accuracy (docs/tempo_key.md).
+  double bass_weight = 0.0;
   seconds_t chord_window_s = 0.05;
 };
 

@@ -1,12 +1,13 @@
 #pragma once
 /// \file Beat period (tempo) and tempo steadiness of a performance, from its note onsets alone.
 ///
-/// No score and no tempo map is used: only when notes start, how loud, and how many sound together.
-/// Onsets are merged into events, the events' weighted inter-onset intervals give a lag histogram
-/// (an autocorrelation of the onset train), a comb over its multiples gives the salience of each beat
-/// period, and a small linear model, fitted on annotated performances, picks among the metrical levels
-/// (bar, beat, half beat, ...) the one a score would call the beat. docs/tempo_key.md gives the formulas
-/// and the accuracy on the ASAP corpus.
+/// No score and no tempo map is used: only when notes start, how loud they are and which is lowest.
+/// Onsets are merged into events; the weighted intervals between all pairs of events give a lag
+/// histogram (the autocorrelation of the onset train); its peaks are the candidate beat periods; a small
+/// linear model fitted on annotated performances picks among them the metrical level (bar, beat, half
+/// beat, ...) a score would call the beat; a dynamic-programming beat tracker follows that beat through
+/// the notes, and the median of its inter-beat intervals is the beat period. docs/tempo_key.md gives the
+/// formulas and the accuracy on the ASAP corpus.
 
 #include <continuo/performance.hpp>
 
@@ -19,7 +20,7 @@
 namespace continuo {
 
 /// Number of features of a metrical-level candidate (see tempo_candidate::features).
-inline constexpr std::size_t tempo_feature_count = 12;
+inline constexpr std::size_t tempo_feature_count = 16;
 
 /// Weights of the linear model that scores metrical-level candidates.
 using tempo_level_model = std::array<double, tempo_feature_count>;
@@ -36,10 +37,7 @@ struct tempo_options {
   double max_bpm = 330;
   /// Lags longer than this are not measured (bounds the cost: O(events x events within this lag)).
   seconds_t max_lag_s = 4.0;
-  /// Local beat periods are measured in windows of this length (hop: half of it) for the final estimate
-  /// and for tempo_estimate::tempo_spread.
-  seconds_t local_window_s = 8.0;
-  /// Scores metrical-level candidates: score = model · features (softmax over candidates).
+  /// Scores metrical-level candidates: score = model · features, softmax over the candidates.
   tempo_level_model level_model = default_tempo_level_model();
 };
 
@@ -47,7 +45,10 @@ struct tempo_options {
 struct tempo_candidate {
   seconds_t beat_period_s = 0;
   double salience = 0;  ///< Comb salience relative to the strongest period, in (0, 1].
-  /// Features (unitless): see docs/tempo_key.md, "Choosing the metrical level".
+  /// Features (unitless), for period T: log2(T / 0.6 s) and its square; the lag histogram (relative to
+  /// its maximum) at T, 2T, 3T, T/2, T/3, 1.5T and 2T/3; the bass events' histogram at T, 2T and 3T;
+  /// log2(events per beat) squared; log2(T / 0.6 s) x log2(event rate / 4 Hz); the histogram at 4T;
+  /// the bass histogram at T/2. docs/tempo_key.md, "Choosing the metrical level".
   std::array<double, tempo_feature_count> features{};
   double probability = 0;  ///< Softmax of the level model's scores over the candidates.
 };
@@ -56,32 +57,38 @@ struct tempo_candidate {
 struct tempo_estimate {
   seconds_t beat_period_s = 0;  ///< Seconds per beat; 0 when there is no estimate.
   double bpm = 0;               ///< 60 / beat_period_s; 0 when there is no estimate.
-  double confidence = 0;        ///< In [0, 1]: the level model's probability of the chosen level.
-  /// Tempo steadiness: the standard deviation of ln(local beat period) over the windows of
-  /// tempo_options::local_window_s (≈ relative spread: 0.05 means local tempi vary by about 5 %).
-  /// 0 for a metronomic performance, and when there are fewer than two windows.
+  double confidence = 0;        ///< In [0, 1]: the level model's probability of the chosen level; 0 if none.
+  /// Tempo steadiness: the robust standard deviation (1.4826 x median absolute deviation) of
+  /// ln(inter-beat interval) over the tracked beats; about the relative spread of the beat period
+  /// (0.05: beats vary by about 5 %). 0 for a metronomic performance and when fewer than 4 beats are tracked.
   double tempo_spread = 0;
+  std::size_t beat_count = 0;   ///< Beats tracked (including beats that fell between notes).
   std::size_t event_count = 0;  ///< Onset events (merged chords) used.
   friend constexpr bool operator==(const tempo_estimate&, const tempo_estimate&) = default;
 };
 
 /// Returns the beat of notes [first, last) of `notes` (clamped to notes.size()); notes must be sorted
 /// by onset, as read_performance returns them. O(n·k) for n notes and k events within max_lag_s.
+///
+///     const auto t = continuo::estimate_tempo(perf.notes);
+///     if (t.confidence > 0.5) std::printf("%.0f bpm\n", t.bpm);
 [[nodiscard]] tempo_estimate estimate_tempo(const note_columns& notes, std::size_t first, std::size_t last,
                                             const tempo_options& options = {});
 
 /// Returns the beat of all the notes.
 [[nodiscard]] tempo_estimate estimate_tempo(const note_columns& notes, const tempo_options& options = {});
 
-/// Returns the beat of onsets (seconds, non-decreasing) with their velocities (1-127), same length.
+/// Returns the beat of notes given as columns of one length: onsets (seconds, non-decreasing),
+/// velocities (1-127) and pitches (MIDI key numbers).
 [[nodiscard]] tempo_estimate estimate_tempo(std::span<const seconds_t> onset_s,
                                             std::span<const std::uint8_t> velocity,
-                                            const tempo_options& options = {});
+                                            std::span<const std::uint8_t> pitch, const tempo_options& options = {});
 
 /// Returns the metrical-level candidates that estimate_tempo chooses from, best first; for inspection
 /// and for fitting tempo_options::level_model.
 [[nodiscard]] std::vector<tempo_candidate> tempo_candidates(std::span<const seconds_t> onset_s,
                                                             std::span<const std::uint8_t> velocity,
+                                                            std::span<const std::uint8_t> pitch,
                                                             const tempo_options& options = {});
 
 }  // namespace continuo
