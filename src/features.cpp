@@ -34,6 +34,12 @@ constexpr scalar_field scalars[] = {
     {"chord_size_mean", &practice_features::chord_size_mean},
     {"ioi_median_s", &practice_features::ioi_median_s},
     {"ioi_cv", &practice_features::ioi_cv},
+    {"beat_period_s", &practice_features::beat_period_s},
+    {"tempo_confidence", &practice_features::tempo_confidence},
+    {"tempo_spread", &practice_features::tempo_spread},
+    {"key_sharps", &practice_features::key_sharps},
+    {"key_minor", &practice_features::key_minor},
+    {"key_confidence", &practice_features::key_confidence},
 };
 constexpr std::size_t scalar_count = std::size(scalars);
 
@@ -183,6 +189,15 @@ practice_features compute_features(const performance& perf, std::size_t first_no
     f.polyphony_max = std::max(f.polyphony_max, static_cast<double>(sounding));
   }
   f.polyphony_mean = sounding_time > 0 ? weighted / sounding_time : f.polyphony_max;
+
+  const auto tempo = estimate_tempo(n, first, last, options.tempo);
+  f.beat_period_s = tempo.beat_period_s;
+  f.tempo_confidence = tempo.confidence;
+  f.tempo_spread = tempo.tempo_spread;
+  const auto key = estimate_key(n, first, last, options.key);
+  f.key_sharps = key.sharps;
+  f.key_minor = key.minor ? 1 : 0;
+  f.key_confidence = key.confidence;
   return f;
 }
 

@@ -59,6 +59,7 @@ TEST(features, measure_a_metronomic_c_major_scale) {
   EXPECT_DOUBLE_EQ(f.velocity_mean, 67);
   EXPECT_NEAR(f.velocity_std, std::sqrt(21.0), 1e-12);
   EXPECT_DOUBLE_EQ(f.sustain_fraction, 0);
+  EXPECT_EQ(f.key_sharps, 0);  // C major
 }
 
 TEST(features, merge_slightly_spread_chords_and_count_polyphony) {

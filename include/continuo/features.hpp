@@ -2,6 +2,8 @@
 /// \file Practice features of a stretch of playing (an attempt, a session, a window of notes).
 /// docs/features.md defines each one with its formula and unit.
 
+#include <continuo/features/key.hpp>
+#include <continuo/features/tempo.hpp>
 #include <continuo/performance.hpp>
 #include <continuo/session.hpp>
 
@@ -17,6 +19,8 @@ namespace continuo {
 struct feature_options {
   /// Onsets closer than this are one chord (a chord is rarely struck perfectly together).
   double chord_window_s = 0.035;
+  tempo_options tempo{};
+  key_options key{};
 };
 
 /// What a stretch of playing says. All times in seconds, velocities in MIDI units (1-127).
@@ -42,6 +46,12 @@ struct practice_features {
   double chord_size_mean = 0;      ///< note_count / chord_count.
   double ioi_median_s = 0;         ///< Median time between successive chords.
   double ioi_cv = 0;               ///< Coefficient of variation of those times (std / mean).
+  double beat_period_s = 0;        ///< Estimated from the playing alone (features/tempo.hpp); 0 if none.
+  double tempo_confidence = 0;     ///< In [0, 1].
+  double tempo_spread = 0;         ///< Robust spread of ln(inter-beat interval): 0 for a metronome.
+  double key_sharps = 0;           ///< Estimated key signature (features/key.hpp), −6..+5, flats negative.
+  double key_minor = 0;            ///< 1 when the best key is the relative minor.
+  double key_confidence = 0;       ///< In [0, 1].
 
   friend bool operator==(const practice_features&, const practice_features&) = default;
 };

@@ -1,0 +1,152 @@
+// Tests of the beat-period (tempo) estimator on performances built in code.
+#include <continuo/features/tempo.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace {
+
+using continuo::note_columns;
+
+/// Appends a note to columns kept sorted by onset by the caller.
+void add(note_columns& n, double onset_s, double duration_s, int pitch, int velocity = 80) {
+  n.onset_tick.push_back(static_cast<continuo::tick_t>(onset_s * 960));
+  n.offset_tick.push_back(static_cast<continuo::tick_t>((onset_s + duration_s) * 960));
+  n.onset_s.push_back(onset_s);
+  n.offset_s.push_back(onset_s + duration_s);
+  n.pitch.push_back(static_cast<std::uint8_t>(pitch));
+  n.velocity.push_back(static_cast<std::uint8_t>(velocity));
+  n.release_velocity.push_back(64);
+  n.channel.push_back(0);
+  n.track.push_back(0);
+}
+
+/// A C-major scale up and down, one note every `period_s`, `count` notes, the first of every four louder.
+note_columns metronomic_scale(double period_s, int count) {
+  static constexpr int steps[] = {60, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65, 64, 62};
+  note_columns n;
+  for (int i = 0; i < count; ++i) add(n, 1.0 + i * period_s, period_s * 0.9, steps[i % 14], i % 4 == 0 ? 96 : 80);
+  return n;
+}
+
+/// A waltz: a bass note on beat 1, a chord on beats 2 and 3, `bars` bars of three beats of `beat_s`.
+note_columns waltz(double beat_s, int bars) {
+  note_columns n;
+  for (int b = 0; b < bars; ++b) {
+    const double t = 0.5 + 3 * b * beat_s;
+    add(n, t, beat_s, 43, 90);
+    add(n, t, 3 * beat_s, 71, 85);
+    for (int k = 1; k < 3; ++k) {
+      add(n, t + k * beat_s, beat_s * 0.8, 59, 60);
+      add(n, t + k * beat_s, beat_s * 0.8, 62, 60);
+      add(n, t + k * beat_s, beat_s * 0.8, 65, 60);
+    }
+  }
+  return n;
+}
+
+/// True when `a` is within 4 % of `b` times 1, 2, 1/2, 3 or 1/3 (the Acc2 criterion).
+bool same_up_to_level(double a, double b) {
+  for (double f : {1.0, 2.0, 0.5, 3.0, 1.0 / 3.0}) {
+    if (std::abs(a / (f * b) - 1) <= 0.04) return true;
+  }
+  return false;
+}
+
+TEST(tempo, metronomic_scale_at_120_bpm_has_beat_period_half_a_second_and_no_spread) {
+  const auto est = continuo::estimate_tempo(metronomic_scale(0.5, 64));
+  EXPECT_NEAR(est.beat_period_s, 0.5, 0.01);
+  EXPECT_NEAR(est.bpm, 120.0, 2.0);
+  EXPECT_NEAR(est.tempo_spread, 0.0, 1e-9);
+  EXPECT_GT(est.confidence, 0.0);
+  EXPECT_LE(est.confidence, 1.0);
+  EXPECT_GE(est.beat_count, 32U);
+  EXPECT_EQ(est.event_count, 64U);
+}
+
+TEST(tempo, waltz_beat_is_found_up_to_the_metrical_level) {
+  const auto est = continuo::estimate_tempo(waltz(0.6, 24));
+  EXPECT_TRUE(same_up_to_level(est.beat_period_s, 0.6)) << est.beat_period_s;
+  EXPECT_NEAR(est.tempo_spread, 0.0, 1e-9);
+}
+
+TEST(tempo, doubling_the_speed_halves_the_period_up_to_the_metrical_level) {
+  for (double period : {0.3, 0.45, 0.6, 0.8}) {
+    const auto slow = continuo::estimate_tempo(waltz(period, 24));
+    const auto fast = continuo::estimate_tempo(waltz(period / 2, 48));
+    ASSERT_GT(slow.bpm, 0);
+    ASSERT_GT(fast.bpm, 0);
+    EXPECT_TRUE(same_up_to_level(fast.bpm, 2 * slow.bpm)) << period << ": " << slow.bpm << " vs " << fast.bpm;
+  }
+}
+
+TEST(tempo, empty_and_tiny_inputs_give_no_estimate_and_zero_confidence) {
+  const note_columns none;
+  for (const auto& est : {continuo::estimate_tempo(none), continuo::estimate_tempo(metronomic_scale(0.5, 2)),
+                          continuo::estimate_tempo(metronomic_scale(0.5, 64), 10, 10),
+                          continuo::estimate_tempo(metronomic_scale(0.5, 64), 62, 1000)}) {
+    EXPECT_EQ(est.confidence, 0.0);
+    EXPECT_EQ(est.beat_period_s, 0.0);
+    EXPECT_EQ(est.bpm, 0.0);
+  }
+  note_columns chord;  // many notes at one instant: no interval at all
+  for (int p = 40; p < 80; ++p) add(chord, 1.0, 1.0, p);
+  EXPECT_EQ(continuo::estimate_tempo(chord).confidence, 0.0);
+}
+
+TEST(tempo, a_range_of_notes_is_estimated_on_its_own) {
+  note_columns n = metronomic_scale(0.5, 40);  // 1 s .. 20.5 s at 120 bpm
+  const note_columns second = metronomic_scale(0.4, 50);
+  for (std::size_t i = 0; i < second.size(); ++i) add(n, 30 + second.onset_s[i], 0.3, second.pitch[i], second.velocity[i]);
+  const auto first_part = continuo::estimate_tempo(n, 0, 40);
+  const auto second_part = continuo::estimate_tempo(n, 40, n.size());
+  EXPECT_NEAR(first_part.beat_period_s, 0.5, 0.01);
+  EXPECT_TRUE(same_up_to_level(second_part.beat_period_s, 0.4)) << second_part.beat_period_s;
+  const auto spans = continuo::estimate_tempo(std::span(n.onset_s).subspan(0, 40),
+                                              std::span(n.velocity).subspan(0, 40), std::span(n.pitch).subspan(0, 40));
+  EXPECT_EQ(spans, first_part);
+}
+
+TEST(tempo, an_unsteady_performance_has_a_larger_spread_than_a_steady_one) {
+  note_columns steady;
+  note_columns unsteady;
+  double t = 1.0;
+  for (int i = 0; i < 96; ++i) {
+    add(steady, 1.0 + 0.5 * i, 0.4, 60 + (i % 8), i % 4 == 0 ? 96 : 80);
+    add(unsteady, t, 0.4, 60 + (i % 8), i % 4 == 0 ? 96 : 80);
+    t += 0.5 * (1 + 0.12 * std::sin(i * 0.7));  // +-12 % from beat to beat
+  }
+  const auto a = continuo::estimate_tempo(steady);
+  const auto b = continuo::estimate_tempo(unsteady);
+  EXPECT_LT(a.tempo_spread, 0.01);
+  EXPECT_GT(b.tempo_spread, 0.03);
+}
+
+TEST(tempo, estimates_are_deterministic_and_candidates_are_ordered) {
+  const auto n = waltz(0.5, 20);
+  EXPECT_EQ(continuo::estimate_tempo(n), continuo::estimate_tempo(n));
+  const auto c = continuo::tempo_candidates(n.onset_s, n.velocity, n.pitch);
+  ASSERT_FALSE(c.empty());
+  double total = 0;
+  for (std::size_t k = 0; k < c.size(); ++k) {
+    total += c[k].probability;
+    if (k > 0) {
+      EXPECT_GE(c[k - 1].probability, c[k].probability);
+    }
+    EXPECT_GT(c[k].beat_period_s, 0);
+  }
+  EXPECT_NEAR(total, 1.0, 1e-9);
+}
+
+TEST(tempo, options_bound_the_tempo_range) {
+  continuo::tempo_options o;
+  o.min_bpm = 50;
+  o.max_bpm = 70;
+  const auto est = continuo::estimate_tempo(metronomic_scale(0.5, 64), o);
+  EXPECT_NEAR(est.bpm, 60.0, 2.0);  // the bar of two beats is the only level left
+}
+
+}  // namespace
