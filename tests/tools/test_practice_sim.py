@@ -102,3 +102,19 @@ def test_command_line_writes_days_from_a_corpus(tmp_path: Path) -> None:
         pytest.skip("set CONTINUO_CORPUS=../shared/corpus to simulate from ASAP")
     assert sim.main([str(Path(corpus) / "asap"), str(tmp_path), "--days", "2", "--pieces", "12", "--seed", "3"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["day_000.json", "day_000.mid", "day_001.json", "day_001.mid"]
+
+
+def test_a_midi_file_is_practised_bar_by_bar_from_its_time_signatures(tmp_path: Path) -> None:
+    # 32 quarter notes in 3/4 at 120 bpm: bars start every 1.5 s.
+    onsets = np.arange(32) * 480
+    perf = continuo.from_notes(
+        {"onset_tick": onsets, "offset_tick": onsets + 400, "pitch": 60 + np.arange(32) % 12},
+        time_signatures={"tick": np.array([0]), "numerator": np.array([3]), "denominator": np.array([4])},
+    )
+    path = tmp_path / "waltz.mid"
+    perf.write(path)
+    piece = sim.load_midi_piece(path)
+    assert piece.downbeats_s[:4] == pytest.approx([0.0, 1.5, 3.0, 4.5])
+    assert piece.bar_count == 11  # 32 beats: ten whole bars and the start of an eleventh
+    day = sim.Simulator([piece], seed=2).day(0)
+    assert day.sessions and all(a.bars is None or a.bars[1] <= piece.bar_count for s in day.sessions for a in s.attempts)

@@ -12,6 +12,7 @@ The same seed gives the same files.
 Command line::
 
     python tools/practice-sim/practice_sim.py CORPUS OUT_DIR [--days 5] [--seed 1]
+    python tools/practice-sim/practice_sim.py piece.mid OUT_DIR   # bars from its time signatures
 
 From Python::
 
@@ -96,6 +97,38 @@ def load_piece(corpus: Path, row: dict[str, str]) -> Optional[Piece]:
         velocity=np.asarray(notes["velocity"], dtype=np.int64),
         pedal=np.column_stack([sustain["onset_s"], sustain["offset_s"]]).astype(np.float64),
         downbeats_s=np.append(downbeats, end),
+    )
+
+
+def load_midi_piece(path: Path) -> Piece:
+    """Reads any MIDI file as a piece to practise, its bars laid out by its time signatures."""
+    perf = continuo.read(path)
+    ppq = perf.ppq
+    if ppq is None:
+        raise ValueError(f"{path}: SMPTE timing has no bars; give a file with a metrical (PPQ) division")
+    signatures = [(int(t["tick"]), int(t["numerator"]), int(t["denominator"])) for t in perf.time_signatures]
+    if not signatures or signatures[0][0] > 0:
+        signatures.insert(0, (0, 4, 4))  # the specification's default
+    end_tick = max(perf.duration_tick, 1)
+    downbeats: list[int] = []
+    for k, (tick, numerator, denominator) in enumerate(signatures):
+        until = signatures[k + 1][0] if k + 1 < len(signatures) else end_tick
+        bar_ticks = max(1, numerator * ppq * 4 // denominator)
+        downbeats.extend(range(tick, until, bar_ticks))
+        if k + 1 == len(signatures):
+            downbeats.append(downbeats[-1] + bar_ticks if downbeats else bar_ticks)
+    notes = perf.notes
+    sustain = perf.pedals[perf.pedals["kind"] == 64]
+    return Piece(
+        name=path.stem,
+        composer="",
+        title=path.stem,
+        onset_s=np.asarray(notes["onset_s"], dtype=np.float64),
+        offset_s=np.asarray(notes["offset_s"], dtype=np.float64),
+        pitch=np.asarray(notes["pitch"], dtype=np.int64),
+        velocity=np.asarray(notes["velocity"], dtype=np.int64),
+        pedal=np.column_stack([sustain["onset_s"], sustain["offset_s"]]).astype(np.float64),
+        downbeats_s=np.asarray(perf.tempo_map.tick_to_seconds(np.asarray(downbeats, dtype=np.int64)), dtype=np.float64),
     )
 
 
@@ -406,15 +439,21 @@ class Simulator:
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("corpus", type=Path, help="a folder in ASAP's layout (metadata.csv, *_annotations.txt)")
+    parser.add_argument(
+        "corpus", type=Path, help="a folder in ASAP's layout (metadata.csv, *_annotations.txt), or a MIDI file to practise"
+    )
     parser.add_argument("out", type=Path, help="where to write day_NNN.mid and day_NNN.json")
     parser.add_argument("--days", type=int, default=5, help="days of practice to simulate (default 5)")
     parser.add_argument("--seed", type=int, default=1, help="the same seed gives the same files (default 1)")
     parser.add_argument("--pieces", type=int, default=None, help="use only the first N performances")
     args = parser.parse_args(argv)
-    if not (args.corpus / "metadata.csv").is_file():
-        parser.error(f"{args.corpus} has no metadata.csv: give a folder in ASAP's layout")
-    sim = Simulator(load_pieces(args.corpus, args.pieces, progress=True), seed=args.seed)
+    if args.corpus.is_file():
+        pieces = [load_midi_piece(args.corpus)]
+    elif (args.corpus / "metadata.csv").is_file():
+        pieces = load_pieces(args.corpus, args.pieces, progress=True)
+    else:
+        parser.error(f"{args.corpus} is neither a MIDI file nor a folder in ASAP's layout (no metadata.csv)")
+    sim = Simulator(pieces, seed=args.seed)
     for d in range(args.days):
         path = sim.day(d).write(args.out)
         print(f"wrote {path}", file=sys.stderr)
