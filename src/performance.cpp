@@ -13,6 +13,7 @@ namespace continuo {
 namespace {
 
 constexpr std::uint32_t no_note = std::numeric_limits<std::uint32_t>::max();
+constexpr std::size_t key_count = std::size_t{16} * 128;  // (channel, pitch) pairs
 
 /// The total order of notes: onset, pitch, channel, track, offset, velocity, release velocity.
 auto note_key(const note_columns& n, std::uint32_t i) {
@@ -285,7 +286,19 @@ class performance_builder {
       return;
     }
     // close_all: every open note that began before this tick; notes struck on this very tick stay
-    // open (pretty_midi does the same, so that "note-on, note-off" pairs at one tick are not lost).
+    // open (as in pretty_midi) ... unless every open note was struck on this tick: then nothing else
+    // could end them, and they are zero-length notes (pretty_midi drops them; docs/model.md).
+    bool any_earlier = false;
+    for (std::uint32_t j = i; j != no_note && !any_earlier; j = next_of(j)) any_earlier = out_.notes.onset_tick[j] != tick;
+    if (!any_earlier) {
+      while (i != no_note) {
+        const std::uint32_t next = next_of(i);
+        close(i, tick, release);
+        i = next;
+      }
+      head_[key] = tail_[key] = no_note;
+      return;
+    }
     std::uint32_t kept_head = no_note;
     std::uint32_t kept_tail = no_note;
     while (i != no_note) {
@@ -350,8 +363,8 @@ class performance_builder {
   std::vector<tempo_change> tempo_changes_;
   std::vector<std::size_t> runs_;  // first note of each track: each run is sorted by onset
   // Open notes of each (channel, pitch): singly linked lists through offset_tick (see next_of).
-  std::array<std::uint32_t, 16 * 128> head_{};
-  std::array<std::uint32_t, 16 * 128> tail_{};
+  std::array<std::uint32_t, key_count> head_{};
+  std::array<std::uint32_t, key_count> tail_{};
   std::vector<std::uint16_t> touched_;  // keys with open notes in this track
   std::array<std::array<tick_t, 3>, 16> pedal_down_{};
   std::vector<std::size_t> held_pedals_;  // pedals down at the end of their track
@@ -393,7 +406,7 @@ void extend_by_sustain(performance& perf) {
     spans.swap(merged);
   }
   // Walking backwards, next_onset holds the next onset of the same key on the same channel.
-  std::vector<tick_t> next_onset(16 * 128, std::numeric_limits<tick_t>::max());
+  std::vector<tick_t> next_onset(key_count, std::numeric_limits<tick_t>::max());
   for (std::size_t i = notes.size(); i-- > 0;) {
     const std::size_t key = notes.channel[i] * 128U + notes.pitch[i];
     const auto& spans = held[notes.channel[i]];

@@ -26,6 +26,8 @@ tempo_map::tempo_map(midi::division division, std::span<const tempo_change> chan
     if (c.us_per_quarter == 0) continue;  // the readers report tempo 0 and never pass it on
     if (c.tick <= changes_.back().tick) {
       changes_.back().us_per_quarter = c.us_per_quarter;  // same tick (or tick 0): the later one wins
+      // ... and a change back to the tempo already in force is no change at all.
+      if (changes_.size() > 1 && changes_[changes_.size() - 2].us_per_quarter == c.us_per_quarter) changes_.pop_back();
     } else if (c.us_per_quarter != changes_.back().us_per_quarter) {
       changes_.push_back({std::max<tick_t>(c.tick, 0), c.us_per_quarter});
     }

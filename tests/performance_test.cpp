@@ -60,6 +60,13 @@ TEST(performance, close_all_keeps_notes_struck_on_the_note_off_tick_open) {
             (std::vector<note>{{0, 10, 60, 10}, {10, 20, 60, 20}}));
 }
 
+TEST(performance, close_all_ends_notes_struck_on_the_note_off_tick_when_nothing_else_sounds) {
+  // on@10, off@10 with nothing earlier open: a zero-length note (pretty_midi would drop it).
+  const bytes body{0x0A, 0x90, 60, 10, 0x00, 0x80, 60, 0, 0x0A, 0x90, 60, 20, 0x0A, 0x80, 60, 0};
+  EXPECT_EQ(notes_of(read_body(body, {.pairing = pairing_policy::close_all})),
+            (std::vector<note>{{10, 10, 60, 10}, {20, 30, 60, 20}}));
+}
+
 TEST(performance, treats_a_note_on_of_velocity_zero_as_a_note_off_of_velocity_64) {
   const auto p = read_body({0x00, 0x90, 60, 100, 0x60, 0x90, 60, 0, 0x00, 0x90, 62, 90, 0x10, 0x80, 62, 33});
   ASSERT_EQ(p.notes.size(), 2U);

@@ -37,6 +37,13 @@ TEST(tempo_map, lets_the_last_change_at_one_tick_win) {
   EXPECT_EQ(map.changes()[1].us_per_quarter, 500'000U);
 }
 
+TEST(tempo_map, drops_a_change_back_to_the_tempo_in_force) {
+  const std::vector<tempo_change> changes{{32, 1'000'000}, {32, 500'000}};
+  const tempo_map map(division::metrical(96), changes);
+  EXPECT_EQ(map.changes().size(), 1U);
+  EXPECT_EQ(map, tempo_map(division::metrical(96), {}));
+}
+
 TEST(tempo_map, uses_frames_for_smpte_divisions) {
   const tempo_map map(division::smpte(25, 40), std::vector<tempo_change>{{0, 1'000'000}});
   EXPECT_DOUBLE_EQ(map.to_seconds(1000), 1.0);  // 25 fps x 40 ticks: millisecond ticks, tempo ignored

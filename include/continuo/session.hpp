@@ -117,8 +117,9 @@ class sessionizer {
   std::uint32_t max_diagnostics_;
 
   static constexpr std::int64_t up = -1;
-  std::array<std::int64_t, 16 * 128> key_down_since_{};  // last press of each held key, or `up`
-  std::array<std::uint32_t, 16 * 128> key_strikes_{};     // strikes not yet released (re-strikes overlap)
+  static constexpr std::size_t key_count = std::size_t{16} * 128;  // (channel, pitch) pairs
+  std::array<std::int64_t, key_count> key_down_since_{};  // last press of each held key, or `up`
+  std::array<std::uint32_t, key_count> key_strikes_{};     // strikes not yet released (re-strikes overlap)
   std::array<std::int64_t, 16> pedal_down_since_{};
   std::vector<std::uint16_t> held_;  // keys that may be down: scanned for stuck ones
   std::uint32_t keys_down_ = 0;

@@ -28,18 +28,18 @@ class reporter {
       : out_(&out), max_(options.limits.max_diagnostics), strict_(options.strict) {}
 
   /// Records a violation of the specification. Returns true when reading may go on (lenient).
-  bool violation(diagnostic_id id, std::uint64_t offset, std::int32_t track, std::string message) {
+  bool violation(diagnostic_id id, std::uint64_t offset, std::int32_t track, std::string&& message) {
     add(id, offset, track, std::move(message));
     if (strict_) invalid_ = true;
     return !strict_;
   }
   /// Records a problem that leaves nothing usable: the status becomes invalid.
-  void fatal(diagnostic_id id, std::uint64_t offset, std::int32_t track, std::string message) {
+  void fatal(diagnostic_id id, std::uint64_t offset, std::int32_t track, std::string&& message) {
     add(id, offset, track, std::move(message));
     invalid_ = true;
   }
   /// Records a limit that was hit; reading stops but what was read stays usable.
-  void limit(diagnostic_id id, std::uint64_t offset, std::int32_t track, std::string message) {
+  void limit(diagnostic_id id, std::uint64_t offset, std::int32_t track, std::string&& message) {
     violation(id, offset, track, std::move(message));
   }
 
@@ -50,7 +50,7 @@ class reporter {
   [[nodiscard]] bool strict() const noexcept { return strict_; }
 
  private:
-  void add(diagnostic_id id, std::uint64_t offset, std::int32_t track, std::string message) {
+  void add(diagnostic_id id, std::uint64_t offset, std::int32_t track, std::string&& message) {
     any_ = true;
     if (out_->size() < max_) {
       out_->push_back({id, offset, track, std::move(message)});
@@ -137,7 +137,7 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
   // reloaded after every handler call (the handler's stores might alias them).
   const tick_t max_tick = limits.max_tick;
   const std::uint64_t max_events = limits.max_events;
-  struct write_back {
+  struct write_back {  // NOLINT(cppcoreguidelines-special-member-functions): a local aggregate, never copied
     std::uint64_t& to;
     std::uint64_t value;
     ~write_back() { to = value; }
@@ -151,7 +151,7 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
   handler.begin_track(track);
 
   // Ends the track early (lenient) or the whole read (strict); returns the latter's flag.
-  const auto damaged = [&](diagnostic_id id, const std::uint8_t* where, std::string message) {
+  const auto damaged = [&](diagnostic_id id, const std::uint8_t* where, std::string&& message) {
     keep_going = report.violation(id, at(where), track, std::move(message));
     handler.end_track(tick, at(p));
     return keep_going;
@@ -330,6 +330,7 @@ read_status decode(std::span<const std::uint8_t> in, const read_options& options
       if (tracks >= options.limits.max_tracks) {
         report.limit(diagnostic_id::track_limit, pos, static_cast<std::int32_t>(tracks),
                      "more than " + std::to_string(options.limits.max_tracks) + " tracks; the rest skipped");
+        keep_going = false;  // the skipped tracks are neither missing nor extra
         break;
       }
       if (tracks == h.declared_tracks) {

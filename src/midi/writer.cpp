@@ -101,7 +101,7 @@ smf_file to_smf(const performance& perf, const write_options& options) {
       return std::llround(perf.tempo.to_seconds(tick) * 2.0 * target.ticks_per_quarter());
     }
     const int128 num = static_cast<int128>(tick) * target.ticks_per_quarter() * 2 + source.ticks_per_quarter();
-    return static_cast<tick_t>(num / (2 * source.ticks_per_quarter()));
+    return static_cast<tick_t>(num / (2 * static_cast<int128>(source.ticks_per_quarter())));
   };
 
   std::size_t track_count = std::max<std::size_t>(perf.track_count, 1);
@@ -200,8 +200,7 @@ smf_file to_smf(const performance& perf, const write_options& options) {
   file.format = options.format;
   file.division = target;
   const tick_t end = rescale(perf.duration_tick);
-  for (std::size_t t = 0; t < tracks.size(); ++t) {
-    auto& events = tracks[t];
+  for (auto& events : tracks) {
     std::stable_sort(events.begin(), events.end(), [](const pending& a, const pending& b) {
       return std::tie(a.tick, a.order, a.rank) < std::tie(b.tick, b.order, b.rank);
     });
