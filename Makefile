@@ -2,9 +2,11 @@
 # is missing first (scripts/install-deps.sh: apt packages and the Python venv at .venv).
 #
 #   make build    build the library and leave the command-line tool at build/bin/continuo
-#   make demo     build, write a short piece with the SMF writer, inspect it and list its notes
-#   make test     all tests: C++ (plain and ASan+UBSan), CLI and differential tests (pytest),
-#                 fuzz smoke runs, clang-format and clang-tidy checks
+#   make python   build and install the Python package `continuo` into .venv
+#   make demo     write a short piece with the SMF writer, read it back, simulate a day of
+#                 practising it and split that into sessions and attempts
+#   make test     all tests: C++ (plain and ASan+UBSan), Python package, CLI and differential tests
+#                 (pytest, mypy), fuzz smoke runs, clang-format and clang-tidy checks
 #   make bench    the benchmarks of bench/ (see bench/README.md)
 #   make format   reformat the sources with clang-format
 #
@@ -18,7 +20,7 @@ CMAKE_ARGS ?=
 VENV       := .venv
 SOURCES     = $(shell git ls-files '*.cpp' '*.hpp')
 
-.PHONY: all deps build demo test test-cpp test-sanitize test-python test-fuzz check-format check-tidy \
+.PHONY: all deps build python demo test test-cpp test-sanitize test-python test-fuzz check-format check-tidy \
         bench format clean
 
 all: build
@@ -30,8 +32,8 @@ build: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-demo: build
-	@examples/demo.sh $(BUILD)
+demo: build python
+	@examples/demo.sh $(BUILD) $(VENV)/bin/python
 
 test: deps check-format test-cpp test-sanitize test-python test-fuzz check-tidy
 	@echo "make test: all checks passed"
@@ -45,8 +47,13 @@ test-sanitize: deps
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(SAN_BUILD) -j $(JOBS) --output-on-failure
 
-test-python: build
-	@CONTINUO_BIN=$(abspath $(BUILD))/bin/continuo $(VENV)/bin/python -m pytest tests/python
+python: deps
+	@CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(VENV)/bin/python -m pip install -q --no-build-isolation \
+	  -Cbuild-dir=$(BUILD)-python .
+
+test-python: build python
+	@CONTINUO_BIN=$(abspath $(BUILD))/bin/continuo $(VENV)/bin/python -m pytest tests/cli tests/python tests/tools
+	@$(VENV)/bin/python -m mypy
 
 test-fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -69,4 +76,4 @@ bench: deps
 	@bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD) $(BUILD)-python

@@ -2,6 +2,7 @@
 # `make demo`: write a short piece with the SMF writer, then read it back with the command-line tool.
 set -euo pipefail
 build=${1:-build}
+python=${2:-.venv/bin/python}
 out=$build/demo
 mkdir -p "$out"
 bin=$build/bin
@@ -27,5 +28,13 @@ step "continuo convert to 960 PPQ, format 0, and inspect as JSON"
 step "A damaged copy (cut in the middle) is read leniently and every repair is listed"
 head -c 700 "$out/prelude.mid" > "$out/prelude-cut.mid"
 "$bin/continuo" inspect "$out/prelude-cut.mid"
+
+step "A day of practising it, simulated: warm-ups, run-throughs with stumbles, drilled bars"
+"$python" tools/practice-sim/practice_sim.py "$out/prelude.mid" "$out/practice" --days 1 --seed 4
+
+step "continuo sessions: how long and how often, found from the playing alone"
+"$bin/continuo" sessions "$out/practice/day_000.mid"
+truth=$("$python" -c 'import json,sys; t=json.load(open(sys.argv[1])); print(sum(len(s["attempts"]) for s in t["sessions"]))' "$out/practice/day_000.json")
+printf '(the simulator played %s attempts: %s)\n' "$truth" "$out/practice/day_000.json"
 
 printf '\nFiles are in %s. Next: `make test`, or `%s/continuo --help`.\n' "$out" "$bin"

@@ -10,18 +10,18 @@ __extension__ using int128 = __int128;  // exact sums of dtick * tempo: up to 2^
 }  // namespace
 
 tempo_map::tempo_map(midi::division division, std::span<const tempo_change> changes) : division_(division) {
+  changes_.push_back({0, 500'000});
   if (division.is_smpte()) {
-    // 29 is NTSC drop-frame: 30000/1001 frames per second.
-    const double fps = division.smpte_fps() == 29 ? 30000.0 / 1001.0 : division.smpte_fps();
-    scale_ = 1.0 / (fps * std::max<int>(division.ticks_per_frame(), 1));
-    changes_.push_back({0, 500'000});
+    // Ticks are fixed fractions of a second; 29 is NTSC drop-frame, 30000/1001 frames per second.
+    const double ticks_per_frame = std::max<int>(division.ticks_per_frame(), 1);
+    const bool ntsc = division.smpte_fps() == 29;
+    divisor_ = (ntsc ? 30000.0 : division.smpte_fps()) * ticks_per_frame;
+    rate_.push_back(ntsc ? 1001.0 : 1.0);
     start_s_.push_back(0);
-    seconds_per_tick_.push_back(scale_);
     return;
   }
-  scale_ = 1.0 / (static_cast<double>(std::max<int>(division.ticks_per_quarter(), 1)) * 1e6);
+  divisor_ = static_cast<double>(std::max<int>(division.ticks_per_quarter(), 1)) * 1e6;
   changes_.reserve(changes.size() + 1);
-  changes_.push_back({0, 500'000});
   for (const auto& c : changes) {
     if (c.us_per_quarter == 0) continue;  // the readers report tempo 0 and never pass it on
     if (c.tick <= changes_.back().tick) {
@@ -32,13 +32,13 @@ tempo_map::tempo_map(midi::division division, std::span<const tempo_change> chan
       changes_.push_back({std::max<tick_t>(c.tick, 0), c.us_per_quarter});
     }
   }
-  start_s_.resize(changes_.size());
-  seconds_per_tick_.reserve(changes_.size());
-  for (const auto& c : changes_) seconds_per_tick_.push_back(c.us_per_quarter * scale_);
-  int128 sum = 0;
-  for (std::size_t i = 1; i < changes_.size(); ++i) {
-    sum += static_cast<int128>(changes_[i].tick - changes_[i - 1].tick) * changes_[i - 1].us_per_quarter;
-    start_s_[i] = static_cast<double>(sum) * scale_;
+  rate_.reserve(changes_.size());
+  start_s_.reserve(changes_.size());
+  int128 sum = 0;  // Σ Δtick × tempo, exact
+  for (std::size_t i = 0; i < changes_.size(); ++i) {
+    if (i > 0) sum += static_cast<int128>(changes_[i].tick - changes_[i - 1].tick) * changes_[i - 1].us_per_quarter;
+    start_s_.push_back(static_cast<double>(sum) / divisor_);
+    rate_.push_back(changes_[i].us_per_quarter);
   }
 }
 
@@ -49,26 +49,17 @@ std::size_t tempo_map::segment_of(tick_t tick) const noexcept {
 }
 
 seconds_t tempo_map::seconds_in(std::size_t segment, tick_t tick) const noexcept {
-  return start_s_[segment] + static_cast<double>(tick - changes_[segment].tick) * seconds_per_tick_[segment];
+  // Δtick × rate is exact below 2^53 (a day at 960 PPQ and 60 bpm is 8e13), so one division rounds.
+  return start_s_[segment] + static_cast<double>(tick - changes_[segment].tick) * rate_[segment] / divisor_;
 }
 
 seconds_t tempo_map::to_seconds(tick_t tick) const noexcept { return seconds_in(segment_of(tick), tick); }
 
 double tempo_map::to_ticks(seconds_t seconds) const noexcept {
-  if (division_.is_smpte()) return seconds / scale_;
   // The last segment whose start is at or before `seconds`.
-  std::size_t lo = 0;
-  std::size_t hi = changes_.size();
-  while (hi - lo > 1) {
-    const std::size_t mid = (lo + hi) / 2;
-    if (start_s_[mid] <= seconds) {
-      lo = mid;
-    } else {
-      hi = mid;
-    }
-  }
-  const auto& c = changes_[lo];
-  return static_cast<double>(c.tick) + (seconds - start_s_[lo]) / (c.us_per_quarter * scale_);
+  const auto it = std::upper_bound(start_s_.begin(), start_s_.end(), seconds);
+  const std::size_t segment = it == start_s_.begin() ? 0 : static_cast<std::size_t>(it - start_s_.begin() - 1);
+  return static_cast<double>(changes_[segment].tick) + (seconds - start_s_[segment]) * divisor_ / rate_[segment];
 }
 
 void tempo_map::cursor::enter(std::size_t segment) noexcept {
@@ -78,7 +69,7 @@ void tempo_map::cursor::enter(std::size_t segment) noexcept {
   end_tick_ = segment + 1 < changes.size() ? changes[segment + 1].tick : std::numeric_limits<tick_t>::max();
   origin_tick_ = changes[segment].tick;
   origin_s_ = map_->start_s_[segment];
-  seconds_per_tick_ = map_->seconds_per_tick_[segment];
+  rate_ = map_->rate_[segment];
 }
 
 seconds_t tempo_map::cursor::to_seconds(tick_t tick) noexcept {
@@ -92,7 +83,7 @@ seconds_t tempo_map::cursor::to_seconds(tick_t tick) noexcept {
     }
     enter(segment);
   }
-  return origin_s_ + static_cast<double>(tick - origin_tick_) * seconds_per_tick_;  // = seconds_in, bit for bit
+  return origin_s_ + static_cast<double>(tick - origin_tick_) * rate_ / map_->divisor_;  // = seconds_in, bit for bit
 }
 
 }  // namespace continuo

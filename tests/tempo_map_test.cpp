@@ -29,6 +29,14 @@ TEST(tempo_map, converts_across_tempo_changes_both_ways) {
   EXPECT_DOUBLE_EQ(map.to_ticks(2.25), 1920.0);
 }
 
+TEST(tempo_map, rounds_seconds_correctly) {
+  const tempo_map map(division::metrical(96), {});
+  EXPECT_EQ(map.to_seconds(288), 1.5);  // not 1.5000000000000002
+  EXPECT_EQ(map.to_seconds(120 * 96), 60.0);
+  tempo_map::cursor cursor(map);
+  EXPECT_EQ(cursor.to_seconds(288), 1.5);
+}
+
 TEST(tempo_map, lets_the_last_change_at_one_tick_win) {
   const std::vector<tempo_change> changes{{0, 1'000'000}, {0, 250'000}, {480, 400'000}, {480, 500'000}};
   const tempo_map map(division::metrical(480), changes);

@@ -21,8 +21,10 @@ struct tempo_change {
 
 /// Maps ticks to seconds and back, for a metrical (PPQ) or an SMPTE division.
 ///
-/// Exact up to double rounding: the start of each tempo segment is summed in 128-bit integers
-/// and rounded once, so errors do not accumulate over thousands of tempo changes. O(log n) per lookup in the number
+/// Correctly rounded where it matters: seconds = start of segment + Δtick × tempo / (PPQ × 10⁶),
+/// with Δtick × tempo exact and one division, so 288 ticks at 96 PPQ and 120 bpm are exactly 1.5 s;
+/// the start of each segment is summed in 128-bit integers and rounded once, so errors do not
+/// accumulate over thousands of tempo changes. O(log n) per lookup in the number
 /// of tempo changes; tempo_map::cursor is O(1) amortised for non-decreasing input.
 class tempo_map {
  public:
@@ -57,7 +59,7 @@ class tempo_map {
     tick_t end_tick_ = 0;
     tick_t origin_tick_ = 0;  // its tempo change, where origin_s_ is
     seconds_t origin_s_ = 0;
-    double seconds_per_tick_ = 0;
+    double rate_ = 0;  // tempo_map::rate_ of the segment
   };
 
   friend bool operator==(const tempo_map& a, const tempo_map& b) {
@@ -71,8 +73,8 @@ class tempo_map {
   midi::division division_;
   std::vector<tempo_change> changes_;
   std::vector<seconds_t> start_s_;  ///< Time at which each change takes effect.
-  std::vector<double> seconds_per_tick_;  ///< Of each segment.
-  double scale_ = 0;  ///< Seconds per (tick * microseconds per quarter) (metrical) or per tick (SMPTE).
+  std::vector<double> rate_;        ///< Of each segment: seconds = Δtick × rate / divisor_.
+  double divisor_ = 1;              ///< PPQ × 10⁶ (metrical), or ticks per second × (1001 for 29.97 fps).
 };
 
 }  // namespace continuo

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
@@ -14,14 +13,11 @@ import pytest
 import continuo
 
 ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("practice_sim", ROOT / "tools" / "practice-sim" / "practice_sim.py")
-assert _spec is not None and _spec.loader is not None
-sim = importlib.util.module_from_spec(_spec)
-sys.modules["practice_sim"] = sim
-_spec.loader.exec_module(sim)
+sys.path.insert(0, str(ROOT / "tools" / "practice-sim"))
+import practice_sim as sim  # noqa: E402  (a tool's module, beside its script)
 
 
-def synthetic_piece(name: str, bars: int = 24, bar_s: float = 2.0) -> "sim.Piece":
+def synthetic_piece(name: str, bars: int = 24, bar_s: float = 2.0) -> sim.Piece:
     """A piece of eighth notes, a bar every bar_s seconds, pedalled per bar."""
     onset = np.arange(0, bars * bar_s, bar_s / 8)
     pitch = 60 + (np.arange(len(onset)) * 5) % 24
@@ -34,16 +30,16 @@ def synthetic_piece(name: str, bars: int = 24, bar_s: float = 2.0) -> "sim.Piece
         pitch=pitch.astype(np.int64),
         velocity=np.full(len(onset), 70, dtype=np.int64),
         pedal=np.column_stack([np.arange(bars) * bar_s + 0.05, np.arange(bars) * bar_s + bar_s - 0.1]),
-        downbeats_s=np.arange(bars + 1) * bar_s,
+        downbeats_s=(np.arange(bars + 1) * bar_s).astype(np.float64),
     )
 
 
 @pytest.fixture(scope="module")
-def simulator() -> "sim.Simulator":
+def simulator() -> sim.Simulator:
     return sim.Simulator([synthetic_piece("a"), synthetic_piece("b", bar_s=1.5), synthetic_piece("c")], seed=7)
 
 
-def test_the_same_seed_gives_the_same_files(simulator: "sim.Simulator", tmp_path: Path) -> None:
+def test_the_same_seed_gives_the_same_files(simulator: sim.Simulator, tmp_path: Path) -> None:
     first = simulator.day(0).write(tmp_path / "1")
     again = sim.Simulator(simulator.pieces, seed=7).day(0).write(tmp_path / "2")
     assert first.read_bytes() == again.read_bytes()
@@ -53,7 +49,7 @@ def test_the_same_seed_gives_the_same_files(simulator: "sim.Simulator", tmp_path
 
 
 @pytest.mark.parametrize("index", range(6))
-def test_every_note_of_the_file_lies_in_exactly_one_attempt(simulator: "sim.Simulator", tmp_path: Path, index: int) -> None:
+def test_every_note_of_the_file_lies_in_exactly_one_attempt(simulator: sim.Simulator, tmp_path: Path, index: int) -> None:
     path = simulator.day(index).write(tmp_path)
     truth = json.loads(path.with_suffix(".json").read_text())
     perf = continuo.read(path)
@@ -73,7 +69,7 @@ def test_every_note_of_the_file_lies_in_exactly_one_attempt(simulator: "sim.Simu
     assert all(e < s for e, s in zip(ends, starts[1:])), "attempts are separated by pauses"
 
 
-def test_drills_speed_up_and_stay_inside_the_piece(simulator: "sim.Simulator") -> None:
+def test_drills_speed_up_and_stay_inside_the_piece(simulator: sim.Simulator) -> None:
     for index in range(4):
         for session in simulator.day(index).sessions:
             drills = [a for a in session.attempts if a.kind == "drill"]
@@ -87,7 +83,7 @@ def test_drills_speed_up_and_stay_inside_the_piece(simulator: "sim.Simulator") -
             assert drills == [] or runs, "a drilled passage is played more than once"
 
 
-def test_sessions_of_one_day_are_far_apart(simulator: "sim.Simulator") -> None:
+def test_sessions_of_one_day_are_far_apart(simulator: sim.Simulator) -> None:
     for index in range(8):
         sessions = simulator.day(index).sessions
         for a, b in zip(sessions, sessions[1:]):

@@ -1,0 +1,42 @@
+"""continuo: Standard MIDI Files as numpy columns, read and written by a C++20 core.
+
+>>> import continuo
+>>> perf = continuo.read("take.mid")              # a path, bytes, or a binary file object
+>>> perf.notes["onset_s"], perf.notes["pitch"]     # numpy arrays over the C++ buffers
+>>> perf.to_pandas()                               # the notes as a DataFrame (needs pandas)
+>>> perf.write("copy.mid")
+
+See docs/python.md for the guide, and ``continuo.plot`` for matplotlib drawings.
+"""
+
+from ._core import __version__
+from ._errors import Error, InvalidMidiError, WriteError
+from ._performance import (
+    Diagnostic,
+    Limits,
+    NoteColumns,
+    Pairing,
+    Performance,
+    Source,
+    Status,
+    TempoMap,
+    from_notes,
+    read,
+)
+
+__all__ = [
+    "Diagnostic",
+    "Error",
+    "InvalidMidiError",
+    "Limits",
+    "NoteColumns",
+    "Pairing",
+    "Performance",
+    "Source",
+    "Status",
+    "TempoMap",
+    "WriteError",
+    "__version__",
+    "from_notes",
+    "read",
+]
