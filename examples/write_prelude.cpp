@@ -40,7 +40,7 @@ int main(int argc, char** argv) try {
   file.format = 1;
   file.division = continuo::midi::division::metrical(ppq);
 
-  file.begin_track();  // the conductor track: 66 bpm, 4/4, C major
+  file.begin_track();                               // the conductor track: 66 bpm, 4/4, C major
   const std::uint8_t tempo[] = {0x0D, 0xDE, 0x6A};  // 909,090 microseconds per quarter
   const std::uint8_t meter[] = {4, 2, 24, 8};
   const std::uint8_t key[] = {0, 0};

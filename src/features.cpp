@@ -46,10 +46,9 @@ constexpr std::size_t scalar_count = std::size(scalars);
 constexpr std::array<std::string_view, scalar_count + 12> all_names = [] {
   std::array<std::string_view, scalar_count + 12> names{};
   for (std::size_t i = 0; i < scalar_count; ++i) names[i] = scalars[i].name;
-  constexpr std::string_view pitch_classes[] = {"pitch_class_0", "pitch_class_1",  "pitch_class_2", "pitch_class_3",
-                                                "pitch_class_4", "pitch_class_5",  "pitch_class_6", "pitch_class_7",
-                                                "pitch_class_8", "pitch_class_9",  "pitch_class_10",
-                                                "pitch_class_11"};
+  constexpr std::string_view pitch_classes[] = {"pitch_class_0", "pitch_class_1", "pitch_class_2",  "pitch_class_3",
+                                                "pitch_class_4", "pitch_class_5", "pitch_class_6",  "pitch_class_7",
+                                                "pitch_class_8", "pitch_class_9", "pitch_class_10", "pitch_class_11"};
   for (std::size_t i = 0; i < 12; ++i) names[scalar_count + i] = pitch_classes[i];
   return names;
 }();

@@ -140,15 +140,9 @@ class performance_builder {
         }
         note_off(tick, ch, data1, 64);  // velocity-0 note-on: a note-off of the default velocity
         break;
-      case 0x8:
-        note_off(tick, ch, data1, data2);
-        break;
-      case 0xB:
-        control(tick, ch, data1, data2);
-        break;
-      case 0xC:
-        out_.programs.push_back({tick, ch, data1, track_});
-        break;
+      case 0x8: note_off(tick, ch, data1, data2); break;
+      case 0xB: control(tick, ch, data1, data2); break;
+      case 0xC: out_.programs.push_back({tick, ch, data1, track_}); break;
       case 0xE:
         out_.pitch_bends.push_back({tick, static_cast<std::int16_t>(((data2 << 7U) | data1) - 8192), ch, track_});
         break;
@@ -169,8 +163,7 @@ class performance_builder {
       case midi::meta::key_signature:
         out_.key_signatures.push_back({tick, 0, static_cast<std::int8_t>(data[0]), data[1] == 1});
         break;
-      default:
-        break;
+      default: break;
     }
   }
 
@@ -289,7 +282,8 @@ class performance_builder {
     // open (as in pretty_midi) ... unless every open note was struck on this tick: then nothing else
     // could end them, and they are zero-length notes (pretty_midi drops them; docs/model.md).
     bool any_earlier = false;
-    for (std::uint32_t j = i; j != no_note && !any_earlier; j = next_of(j)) any_earlier = out_.notes.onset_tick[j] != tick;
+    for (std::uint32_t j = i; j != no_note && !any_earlier; j = next_of(j))
+      any_earlier = out_.notes.onset_tick[j] != tick;
     if (!any_earlier) {
       while (i != no_note) {
         const std::uint32_t next = next_of(i);

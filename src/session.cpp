@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <array>
-#include <utility>
 #include <cmath>
 #include <string>
+#include <utility>
 
 namespace continuo {
 namespace {
@@ -72,15 +72,16 @@ void sessionizer::release_stuck(std::int64_t time_ns) {
     if (which >= 2048) {
       pedal_down_since_[static_cast<std::size_t>(which - 2048)] = up;
       --pedals_down_;
-      report(diagnostic_id::stuck, at, "sustain pedal of channel " + std::to_string(which - 2048) + " held for " +
-                                           seconds_text(stuck_ns_) + "; taken as released");
+      report(diagnostic_id::stuck, at,
+             "sustain pedal of channel " + std::to_string(which - 2048) + " held for " + seconds_text(stuck_ns_) +
+                 "; taken as released");
     } else {
       key_down_since_[static_cast<std::size_t>(which)] = up;
       key_strikes_[static_cast<std::size_t>(which)] = 0;
       --keys_down_;
-      report(diagnostic_id::stuck, at, "key " + std::to_string(which % 128) + " of channel " +
-                                           std::to_string(which / 128) + " held for " + seconds_text(stuck_ns_) +
-                                           "; taken as released");
+      report(diagnostic_id::stuck, at,
+             "key " + std::to_string(which % 128) + " of channel " + std::to_string(which / 128) + " held for " +
+                 seconds_text(stuck_ns_) + "; taken as released");
     }
     if (silent()) quiet_since_ns_ = at;
   }

@@ -17,7 +17,8 @@ struct played {
 };
 
 /// A performance at 480 PPQ and 120 bpm (960 ticks per second), with sustain spans in seconds.
-continuo::performance perform(const std::vector<played>& notes, const std::vector<std::pair<double, double>>& pedal = {}) {
+continuo::performance perform(const std::vector<played>& notes,
+                              const std::vector<std::pair<double, double>>& pedal = {}) {
   continuo::midi::smf_file file;
   file.division = continuo::midi::division::metrical(480);
   file.begin_track();
@@ -39,7 +40,8 @@ continuo::performance perform(const std::vector<played>& notes, const std::vecto
 TEST(features, measure_a_metronomic_c_major_scale) {
   std::vector<played> scale;
   const std::uint8_t pitches[] = {60, 62, 64, 65, 67, 69, 71, 72};
-  for (int i = 0; i < 8; ++i) scale.push_back({0.5 * i, 0.5 * i + 0.4, pitches[i], static_cast<std::uint8_t>(60 + 2 * i)});
+  for (int i = 0; i < 8; ++i)
+    scale.push_back({0.5 * i, 0.5 * i + 0.4, pitches[i], static_cast<std::uint8_t>(60 + 2 * i)});
   const auto perf = perform(scale);
   const auto f = continuo::compute_features(perf, 0, perf.notes.size(), 0.0, 4.0);
   EXPECT_DOUBLE_EQ(f.note_count, 8);

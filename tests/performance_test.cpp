@@ -115,8 +115,8 @@ TEST(performance, converts_ticks_to_seconds_with_tempo_from_any_track) {
 TEST(performance, turns_pedal_controllers_into_spans_at_the_threshold) {
   // CC64: 20, 70 (down @10), 100, 63 (up @40); CC67 down @0, never released: it lasts to the end
   // of the performance (tick 96).
-  const bytes body{0x00, 0xB0, 64, 20, 0x00, 0xB0, 67, 127, 0x0A, 0xB0, 64, 70, 0x0A, 0xB0, 64, 100,
-                   0x14, 0xB0, 64, 63, 0x38, 0x90, 60, 1, 0x00, 0x80, 60, 0};
+  const bytes body{0x00, 0xB0, 64,   20,   0x00, 0xB0, 67,   127,  0x0A, 0xB0, 64,   70,   0x0A, 0xB0,
+                   64,   100,  0x14, 0xB0, 64,   63,   0x38, 0x90, 60,   1,    0x00, 0x80, 60,   0};
   const auto p = read_body(body);
   ASSERT_EQ(p.pedals.size(), 2U);
   EXPECT_EQ(p.pedals[0].kind, continuo::pedal_kind::soft);
@@ -138,13 +138,14 @@ TEST(performance, extends_notes_while_the_sustain_pedal_is_down) {
   // Pedal down 0-100. Note A 0-20 sounds to 100; B 30-40 is struck again at 60, so it ends there;
   // the second B 60-70 sounds to 100; C 110-120 is after the pedal and stays.
   const bytes body{0x00, 0xB0, 64, 127, 0x00, 0x90, 60, 90,  // 0: pedal down, A on
-                   0x14, 0x80, 60, 0,                          // 20: A off
-                   0x0A, 0x90, 62, 90, 0x0A, 0x80, 62, 0,      // 30-40: B
-                   0x14, 0x90, 62, 91, 0x0A, 0x80, 62, 0,      // 60-70: B again
-                   0x1E, 0xB0, 64, 0,                          // 100: pedal up
-                   0x0A, 0x90, 64, 90, 0x0A, 0x80, 64, 0};     // 110-120: C
+                   0x14, 0x80, 60, 0,                        // 20: A off
+                   0x0A, 0x90, 62, 90,  0x0A, 0x80, 62, 0,   // 30-40: B
+                   0x14, 0x90, 62, 91,  0x0A, 0x80, 62, 0,   // 60-70: B again
+                   0x1E, 0xB0, 64, 0,                        // 100: pedal up
+                   0x0A, 0x90, 64, 90,  0x0A, 0x80, 64, 0};  // 110-120: C
   const auto p = read_body(body, {.sustain = true});
-  EXPECT_EQ(notes_of(p), (std::vector<note>{{0, 100, 60, 90}, {30, 60, 62, 90}, {60, 100, 62, 91}, {110, 120, 64, 90}}));
+  EXPECT_EQ(notes_of(p),
+            (std::vector<note>{{0, 100, 60, 90}, {30, 60, 62, 90}, {60, 100, 62, 91}, {110, 120, 64, 90}}));
   EXPECT_DOUBLE_EQ(p.notes.offset_s[0], 100.0 / 192);
 
   auto again = p;
@@ -192,7 +193,8 @@ TEST(performance, reads_a_24_hour_take_at_960_ppq) {
     const auto event = cat({gap, {0x90, 60, 80}, {0x60, 0x80, 60, 0}});
     body.insert(body.end(), event.begin(), event.end());
   }
-  const auto p = continuo::read_performance(file.header(0, 1, 960).track(cat({body, end_of_track})), {.read = {.strict = true}});
+  const auto p = continuo::read_performance(file.header(0, 1, 960).track(cat({body, end_of_track})),
+                                            {.read = {.strict = true}});
   EXPECT_EQ(p.status, read_status::ok);
   ASSERT_EQ(p.notes.size(), 24U * 360);
   EXPECT_NEAR(p.notes.onset_s.back(), (8639 * 19'296 + 19'200) / 1920.0, 1e-6);  // gap + note, 1920 ticks/s

@@ -31,8 +31,8 @@ std::vector<std::pair<double, double>> spans_of(const std::vector<attempt_span>&
 TEST(sessionizer, splits_attempts_at_a_silence_of_attempt_gap) {
   sessionizer z({.attempt_gap_s = 3});
   play(z, 0, 1);
-  play(z, 2, 3);   // 1 s of silence: same attempt
-  play(z, 10, 11); // 7 s: a new attempt
+  play(z, 2, 3);    // 1 s of silence: same attempt
+  play(z, 10, 11);  // 7 s: a new attempt
   z.finish();
   const auto attempts = z.take_attempts();
   EXPECT_EQ(spans_of(attempts), (std::vector<std::pair<double, double>>{{0, 3}, {10, 11}}));
@@ -47,9 +47,9 @@ TEST(sessionizer, splits_attempts_at_a_silence_of_attempt_gap) {
 
 TEST(sessionizer, keeps_an_attempt_open_while_a_key_is_held_across_a_gap) {
   sessionizer z({.attempt_gap_s = 3});
-  z.note_on(0, 0, 48);            // a bass note held for 20 s
+  z.note_on(0, 0, 48);  // a bass note held for 20 s
   play(z, 1, 2);
-  play(z, 15, 16);                // 13 s after the last strike, but the bass still sounds
+  play(z, 15, 16);  // 13 s after the last strike, but the bass still sounds
   z.note_off(20 * s, 0, 48);
   z.finish();
   EXPECT_EQ(spans_of(z.take_attempts()), (std::vector<std::pair<double, double>>{{0, 20}}));
@@ -192,9 +192,8 @@ TEST(sessionizer, a_longer_gap_merges_attempts_and_never_splits_them) {
   const auto coarse = continuo::split_practice(perf, {.attempt_gap_s = 10});
   EXPECT_LT(coarse.attempts.size(), fine.attempts.size());
   for (const auto& a : fine.attempts) {  // every fine attempt lies inside one coarse attempt
-    const auto inside = std::count_if(coarse.attempts.begin(), coarse.attempts.end(), [&](const auto& c) {
-      return c.start_ns <= a.start_ns && a.end_ns <= c.end_ns;
-    });
+    const auto inside = std::count_if(coarse.attempts.begin(), coarse.attempts.end(),
+                                      [&](const auto& c) { return c.start_ns <= a.start_ns && a.end_ns <= c.end_ns; });
     EXPECT_EQ(inside, 1);
   }
   std::uint64_t notes = 0;
@@ -206,7 +205,7 @@ TEST(sessionizer, holds_only_the_open_attempt_over_a_day_of_events) {
   sessionizer z;
   std::uint64_t attempts = 0;
   for (std::int64_t t = 0; t < 86'400LL * s; t += 250'000'000) {  // a note every 250 ms for 24 h
-    const bool playing = (t / (60 * s)) % 2 == 0;                  // a minute on, a minute off
+    const bool playing = (t / (60 * s)) % 2 == 0;                 // a minute on, a minute off
     if (!playing) continue;
     z.note_on(t, 0, 60);
     z.note_off(t + 100'000'000, 0, 60);

@@ -64,7 +64,8 @@ TEST(tempo_map, cursor_agrees_with_random_access) {
   std::mt19937 rng(7);
   std::vector<tempo_change> changes;
   continuo::tick_t tick = 0;
-  for (int i = 0; i < 500; ++i) changes.push_back({tick += rng() % 2000, 200'000 + static_cast<std::uint32_t>(rng() % 900'000)});
+  for (int i = 0; i < 500; ++i)
+    changes.push_back({tick += rng() % 2000, 200'000 + static_cast<std::uint32_t>(rng() % 900'000)});
   const tempo_map map(division::metrical(960), changes);
   tempo_map::cursor cursor(map);
   for (continuo::tick_t t = 0; t < tick + 5000; t += 37) EXPECT_EQ(cursor.to_seconds(t), map.to_seconds(t));
@@ -85,7 +86,8 @@ TEST(tempo_map, stays_exact_over_many_tempo_changes) {
 TEST(tempo_map, round_trips_ticks_through_seconds) {
   const std::vector<tempo_change> changes{{100, 123'456}, {777, 654'321}, {5000, 90'000}};
   const tempo_map map(division::metrical(384), changes);
-  for (continuo::tick_t t = 0; t < 10'000; t += 13) EXPECT_NEAR(map.to_ticks(map.to_seconds(t)), static_cast<double>(t), 1e-6);
+  for (continuo::tick_t t = 0; t < 10'000; t += 13)
+    EXPECT_NEAR(map.to_ticks(map.to_seconds(t)), static_cast<double>(t), 1e-6);
 }
 
 }  // namespace

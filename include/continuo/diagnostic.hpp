@@ -13,42 +13,42 @@ namespace continuo {
 /// never change meaning once released; docs/diagnostics.md is the catalogue.
 enum class diagnostic_id : std::uint16_t {
   // File and header structure (1xx).
-  header_not_found = 101,        ///< No "MThd" chunk anywhere: not a MIDI file.
-  leading_garbage = 102,         ///< Bytes before "MThd" that are not a RIFF/RMID wrapper.
-  header_truncated = 103,        ///< "MThd" too short to hold format, track count and division.
-  unknown_format = 104,          ///< Format other than 0, 1 or 2; read as format 1.
-  format0_track_count = 105,     ///< Format 0 with other than exactly one track.
-  division_zero = 106,           ///< Division of 0 ticks per quarter (or per frame).
-  smpte_frames_invalid = 107,    ///< SMPTE frame rate other than 24, 25, 29 (drop-frame) or 30.
-  chunk_id_invalid = 108,        ///< A chunk id that is not four printable ASCII characters.
-  chunk_truncated = 109,         ///< A chunk's declared length runs past the end of the file.
-  missing_tracks = 110,          ///< Fewer "MTrk" chunks than the header declares.
-  extra_tracks = 111,            ///< More "MTrk" chunks than the header declares.
-  trailing_bytes = 112,          ///< Bytes after the last chunk that do not form a chunk.
+  header_not_found = 101,      ///< No "MThd" chunk anywhere: not a MIDI file.
+  leading_garbage = 102,       ///< Bytes before "MThd" that are not a RIFF/RMID wrapper.
+  header_truncated = 103,      ///< "MThd" too short to hold format, track count and division.
+  unknown_format = 104,        ///< Format other than 0, 1 or 2; read as format 1.
+  format0_track_count = 105,   ///< Format 0 with other than exactly one track.
+  division_zero = 106,         ///< Division of 0 ticks per quarter (or per frame).
+  smpte_frames_invalid = 107,  ///< SMPTE frame rate other than 24, 25, 29 (drop-frame) or 30.
+  chunk_id_invalid = 108,      ///< A chunk id that is not four printable ASCII characters.
+  chunk_truncated = 109,       ///< A chunk's declared length runs past the end of the file.
+  missing_tracks = 110,        ///< Fewer "MTrk" chunks than the header declares.
+  extra_tracks = 111,          ///< More "MTrk" chunks than the header declares.
+  trailing_bytes = 112,        ///< Bytes after the last chunk that do not form a chunk.
   // Inside a track (2xx).
-  vlq_too_long = 201,            ///< A variable-length quantity of more than 4 bytes.
-  event_truncated = 202,         ///< An event cut off by the end of its track chunk.
-  running_status_missing = 203,  ///< A data byte where a status byte is due, with no status to reuse.
+  vlq_too_long = 201,              ///< A variable-length quantity of more than 4 bytes.
+  event_truncated = 202,           ///< An event cut off by the end of its track chunk.
+  running_status_missing = 203,    ///< A data byte where a status byte is due, with no status to reuse.
   running_status_cancelled = 204,  ///< Running status reused after a meta or sysex event.
-  data_byte_invalid = 205,       ///< A channel message data byte of 0x80 or more.
-  status_byte_invalid = 206,     ///< A system common or real-time status (F1-F6, F8-FE) in a file.
-  meta_length_invalid = 207,     ///< A meta event whose length does not fit its type (tempo of 2 bytes).
-  meta_value_invalid = 208,      ///< A meta event value out of range (key of 9 sharps, SMPTE hour 30).
-  length_past_end = 209,         ///< A meta or sysex length that runs past the end of the track.
-  tempo_zero = 210,              ///< A tempo of 0 microseconds per quarter note; ignored.
-  missing_end_of_track = 211,    ///< A track chunk that ends without an end-of-track event.
-  data_after_end_of_track = 212, ///< Bytes inside a track chunk after its end-of-track event.
+  data_byte_invalid = 205,         ///< A channel message data byte of 0x80 or more.
+  status_byte_invalid = 206,       ///< A system common or real-time status (F1-F6, F8-FE) in a file.
+  meta_length_invalid = 207,       ///< A meta event whose length does not fit its type (tempo of 2 bytes).
+  meta_value_invalid = 208,        ///< A meta event value out of range (key of 9 sharps, SMPTE hour 30).
+  length_past_end = 209,           ///< A meta or sysex length that runs past the end of the track.
+  tempo_zero = 210,                ///< A tempo of 0 microseconds per quarter note; ignored.
+  missing_end_of_track = 211,      ///< A track chunk that ends without an end-of-track event.
+  data_after_end_of_track = 212,   ///< Bytes inside a track chunk after its end-of-track event.
   // Limits (3xx).
-  tick_limit = 301,              ///< An absolute tick past read_limits::max_tick; track cut there.
-  event_limit = 302,             ///< More events than read_limits::max_events; reading stopped.
-  track_limit = 303,             ///< More tracks than read_limits::max_tracks; the rest skipped.
-  diagnostic_limit = 304,        ///< More diagnostics than read_limits::max_diagnostics; rest dropped.
+  tick_limit = 301,        ///< An absolute tick past read_limits::max_tick; track cut there.
+  event_limit = 302,       ///< More events than read_limits::max_events; reading stopped.
+  track_limit = 303,       ///< More tracks than read_limits::max_tracks; the rest skipped.
+  diagnostic_limit = 304,  ///< More diagnostics than read_limits::max_diagnostics; rest dropped.
   // Performance model (4xx).
-  notes_not_closed = 401,        ///< Notes still sounding at the end of a track, closed there.
+  notes_not_closed = 401,  ///< Notes still sounding at the end of a track, closed there.
   // Live event streams (5xx), found by the sessionizer.
-  clock_backwards = 501,         ///< An event older than the one before it; taken as simultaneous.
-  clock_jump = 502,              ///< The clock stepped forward by more than sessionizer_options::clock_jump_s.
-  stuck = 503,                   ///< A key or sustain pedal held past sessionizer_options::stuck_s; released.
+  clock_backwards = 501,  ///< An event older than the one before it; taken as simultaneous.
+  clock_jump = 502,       ///< The clock stepped forward by more than sessionizer_options::clock_jump_s.
+  stuck = 503,            ///< A key or sustain pedal held past sessionizer_options::stuck_s; released.
 };
 
 /// Returns the stable name of an id, e.g. "smf.vlq_too_long".

@@ -109,8 +109,8 @@ struct pitch_bend {
 /// Everything that was played in a MIDI file, in ticks and in seconds. A plain value.
 struct performance {
   std::uint16_t format = 1;
-  std::uint16_t track_count = 0;   ///< Track chunks read.
-  std::uint64_t event_count = 0;   ///< Events read over all tracks, end-of-track included.
+  std::uint16_t track_count = 0;  ///< Track chunks read.
+  std::uint64_t event_count = 0;  ///< Events read over all tracks, end-of-track included.
   continuo::tempo_map tempo;
   std::vector<time_signature> time_signatures;
   std::vector<key_signature> key_signatures;

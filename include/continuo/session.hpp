@@ -32,11 +32,11 @@ struct sessionizer_options {
 
 /// A stretch of continuous playing.
 struct attempt_span {
-  std::int64_t start_ns = 0;    ///< The first note-on, on the source clock.
-  std::int64_t end_ns = 0;      ///< When the last key (or the pedal) was released.
-  std::uint64_t first_note = 0; ///< Index of its first note-on since the stream began (= note index offline).
-  std::uint64_t note_count = 0; ///< Note-ons in the attempt: notes [first_note, first_note + note_count).
-  std::uint32_t session = 0;    ///< Index of the session it belongs to.
+  std::int64_t start_ns = 0;     ///< The first note-on, on the source clock.
+  std::int64_t end_ns = 0;       ///< When the last key (or the pedal) was released.
+  std::uint64_t first_note = 0;  ///< Index of its first note-on since the stream began (= note index offline).
+  std::uint64_t note_count = 0;  ///< Note-ons in the attempt: notes [first_note, first_note + note_count).
+  std::uint32_t session = 0;     ///< Index of the session it belongs to.
 
   [[nodiscard]] double start_s() const noexcept { return static_cast<double>(start_ns) / 1e9; }
   [[nodiscard]] double end_s() const noexcept { return static_cast<double>(end_ns) / 1e9; }
@@ -118,8 +118,8 @@ class sessionizer {
 
   static constexpr std::int64_t up = -1;
   static constexpr std::size_t key_count = std::size_t{16} * 128;  // (channel, pitch) pairs
-  std::array<std::int64_t, key_count> key_down_since_{};  // last press of each held key, or `up`
-  std::array<std::uint32_t, key_count> key_strikes_{};     // strikes not yet released (re-strikes overlap)
+  std::array<std::int64_t, key_count> key_down_since_{};           // last press of each held key, or `up`
+  std::array<std::uint32_t, key_count> key_strikes_{};             // strikes not yet released (re-strikes overlap)
   std::array<std::int64_t, 16> pedal_down_since_{};
   std::vector<std::uint16_t> held_;  // keys that may be down: scanned for stuck ones
   std::uint32_t keys_down_ = 0;

@@ -12,8 +12,8 @@ struct time_signature {
   tick_t tick = 0;
   seconds_t time_s = 0;
   std::uint8_t numerator = 4;
-  std::uint8_t denominator = 4;          ///< A power of two: 1, 2, 4, 8 ...
-  std::uint8_t clocks_per_click = 24;    ///< MIDI clocks per metronome click.
+  std::uint8_t denominator = 4;        ///< A power of two: 1, 2, 4, 8 ...
+  std::uint8_t clocks_per_click = 24;  ///< MIDI clocks per metronome click.
   std::uint8_t thirty_seconds_per_quarter = 8;
   friend constexpr bool operator==(const time_signature&, const time_signature&) = default;
 };

@@ -12,23 +12,22 @@ struct profile_pair {
 };
 
 // Tonic first. Values as published (see docs/tempo_key.md for the references).
-constexpr profile_pair krumhansl_kessler{
-    {6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88},
-    {6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17}};
-constexpr profile_pair temperley_kostka_payne{
-    {0.748, 0.060, 0.488, 0.082, 0.670, 0.460, 0.096, 0.715, 0.104, 0.366, 0.057, 0.400},
-    {0.712, 0.084, 0.474, 0.618, 0.049, 0.460, 0.105, 0.747, 0.404, 0.067, 0.133, 0.330}};
-constexpr profile_pair albrecht_shanahan{
-    {0.238, 0.006, 0.111, 0.006, 0.137, 0.094, 0.016, 0.214, 0.009, 0.080, 0.008, 0.081},
-    {0.220, 0.006, 0.104, 0.123, 0.019, 0.103, 0.012, 0.214, 0.062, 0.022, 0.061, 0.052}};
-constexpr profile_pair bellman_budge{
-    {16.80, 0.86, 12.95, 1.41, 13.49, 11.93, 1.25, 20.28, 1.80, 8.04, 0.62, 10.57},
-    {18.16, 0.69, 12.99, 13.34, 1.07, 11.15, 1.38, 21.07, 7.49, 1.53, 0.92, 10.21}};
-constexpr profile_pair aarden_essen{
-    {17.7661, 0.145624, 14.9265, 0.160186, 19.8049, 11.3587, 0.291248, 22.062, 0.145624, 8.15494, 0.232998,
-     4.95122},
-    {18.2648, 0.737619, 14.0499, 16.8599, 0.702494, 14.4362, 0.702494, 18.6161, 4.56621, 1.93186, 7.37619,
-     1.75623}};
+constexpr profile_pair krumhansl_kessler{{6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88},
+                                         {6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17}};
+constexpr profile_pair temperley_kostka_payne{{0.748, 0.060, 0.488, 0.082, 0.670, 0.460, 0.096, 0.715, 0.104, 0.366,
+                                               0.057, 0.400},
+                                              {0.712, 0.084, 0.474, 0.618, 0.049, 0.460, 0.105, 0.747, 0.404, 0.067,
+                                               0.133, 0.330}};
+constexpr profile_pair albrecht_shanahan{{0.238, 0.006, 0.111, 0.006, 0.137, 0.094, 0.016, 0.214, 0.009, 0.080, 0.008,
+                                          0.081},
+                                         {0.220, 0.006, 0.104, 0.123, 0.019, 0.103, 0.012, 0.214, 0.062, 0.022, 0.061,
+                                          0.052}};
+constexpr profile_pair bellman_budge{{16.80, 0.86, 12.95, 1.41, 13.49, 11.93, 1.25, 20.28, 1.80, 8.04, 0.62, 10.57},
+                                     {18.16, 0.69, 12.99, 13.34, 1.07, 11.15, 1.38, 21.07, 7.49, 1.53, 0.92, 10.21}};
+constexpr profile_pair aarden_essen{{17.7661, 0.145624, 14.9265, 0.160186, 19.8049, 11.3587, 0.291248, 22.062, 0.145624,
+                                     8.15494, 0.232998, 4.95122},
+                                    {18.2648, 0.737619, 14.0499, 16.8599, 0.702494, 14.4362, 0.702494, 18.6161, 4.56621,
+                                     1.93186, 7.37619, 1.75623}};
 constexpr profile_pair sapp{{2, 0, 1, 0, 1, 1, 0, 2, 0, 1, 0, 1}, {2, 0, 1, 1, 0, 1, 0, 2, 1, 0, 0.5, 0.5}};
 
 /// Correlations of the 24 keys: [0, 12) major on tonic k, [12, 24) minor on tonic k - 12.
@@ -120,9 +119,8 @@ pitch_class_histogram pitch_class_weights(const note_columns& notes, std::size_t
     while (chord_end < last && notes.onset_s[chord_end] - t0 <= options.chord_window_s) ++chord_end;
     std::size_t bass = chord_start;
     for (std::size_t i = chord_start; i < chord_end; ++i) {
-      const double w = options.weight_by_duration
-                           ? std::clamp(notes.offset_s[i] - notes.onset_s[i], 0.0, cap) + attack
-                           : 1.0;
+      const double w = options.weight_by_duration ? std::clamp(notes.offset_s[i] - notes.onset_s[i], 0.0, cap) + attack
+                                                  : 1.0;
       h[notes.pitch[i] % 12U] += w;
       if (notes.pitch[i] < notes.pitch[bass]) bass = i;
     }
@@ -176,17 +174,14 @@ key_estimate estimate_key(const pitch_class_histogram& weights, const key_option
   out.sharps = sig;
   out.minor = best >= 12;
   out.tonic_pc = static_cast<std::uint8_t>(best % 12);
-  out.correlation = options.profile == key_profile::ensemble
-                        ? correlate(h, albrecht_shanahan)[best]
-                        : score[best];
+  out.correlation = options.profile == key_profile::ensemble ? correlate(h, albrecht_shanahan)[best] : score[best];
   // The margin is in correlation units (or z units for the ensemble); a margin of `scale` gives ~0.63.
   const double scale = options.profile == key_profile::ensemble ? 0.5 : 0.1;
   out.confidence = 1.0 - std::exp(-(score[best] - runner_up) / scale);
   return out;
 }
 
-key_estimate estimate_key(const note_columns& notes, std::size_t first, std::size_t last,
-                          const key_options& options) {
+key_estimate estimate_key(const note_columns& notes, std::size_t first, std::size_t last, const key_options& options) {
   last = std::min(last, notes.size());
   if (first >= last) return {};
   key_estimate out = estimate_key(pitch_class_weights(notes, first, last, options), options);

@@ -197,8 +197,7 @@ class period_curve {
 /// frames): the chain of events whose spacings are close to a whole number (1-3) of the expected period,
 /// maximising the sum of event weights minus `tightness` * ln(spacing / (m * period))^2 and a penalty
 /// for each beat that falls on no event. Returns the chain's steps, in time order.
-std::vector<beat_step> track_beats(const std::vector<onset_event>& events, period_curve expected,
-                                   double tightness) {
+std::vector<beat_step> track_beats(const std::vector<onset_event>& events, period_curve expected, double tightness) {
   constexpr double skip_penalty = 0.7;
   constexpr double bass_gain = 1.0;  // a bass event counts twice: beats fall on the bass more often
   const std::size_t n = events.size();
@@ -330,8 +329,8 @@ analysis analyse(std::span<const seconds_t> onset_s, std::span<const std::uint8_
     const double z = std::log2(t / 0.6);
     const double u = std::log2(t * event_rate_hz);
     c.salience = a(t);
-    c.features = {z,    z * z,    a(t),      a(2 * t),  a(3 * t), a(t / 2), a(t / 3), a(1.5 * t),
-                  a(2 * t / 3), s(t), s(2 * t), s(3 * t), u * u,    z * r,    a(4 * t), s(t / 2)};
+    c.features = {z,    z * z,    a(t),     a(2 * t), a(3 * t), a(t / 2), a(t / 3), a(1.5 * t), a(2 * t / 3),
+                  s(t), s(2 * t), s(3 * t), u * u,    z * r,    a(4 * t), s(t / 2)};
     an.candidates.push_back(c);
   }
   // Scores, softmax, most probable first.
@@ -358,9 +357,8 @@ const tempo_level_model& default_tempo_level_model() noexcept {
   // Fitted on all 886 ASAP performances and their 30 s windows by /tmp/tempo_key/evaluate (softmax over
   // candidates, target: the candidates within 4 % of the annotated tempo); docs/tempo_key.md reports
   // the figures of models fitted with each piece held out.
-  static constexpr tempo_level_model model{1.3436, -1.0387, 3.3628,  -0.4769, -0.6434, 0.6648,
-                                           1.0565, -1.4121, -0.8480, 1.9849,  2.3350,  1.0588,
-                                           -0.0415, -1.3846, -0.5428, 0.6323};
+  static constexpr tempo_level_model model{1.3436,  -1.0387, 3.3628, -0.4769, -0.6434, 0.6648,  1.0565,  -1.4121,
+                                           -0.8480, 1.9849,  2.3350, 1.0588,  -0.0415, -1.3846, -0.5428, 0.6323};
   return model;
 }
 

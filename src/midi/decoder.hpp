@@ -79,9 +79,7 @@ struct header {
 inline std::uint32_t be32(const std::uint8_t* p) noexcept {
   return (std::uint32_t{p[0]} << 24U) | (std::uint32_t{p[1]} << 16U) | (std::uint32_t{p[2]} << 8U) | p[3];
 }
-inline std::uint16_t be16(const std::uint8_t* p) noexcept {
-  return static_cast<std::uint16_t>((p[0] << 8U) | p[1]);
-}
+inline std::uint16_t be16(const std::uint8_t* p) noexcept { return static_cast<std::uint16_t>((p[0] << 8U) | p[1]); }
 inline std::string hex(unsigned value) {
   static constexpr char digits[] = "0123456789ABCDEF";
   return {'0', 'x', digits[(value >> 4U) & 0xFU], digits[value & 0xFU]};
@@ -169,11 +167,9 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
       ++p;
     } else {
       switch (read_vlq(p, stop, delta)) {
-        case vlq_result::ok:
-          break;
+        case vlq_result::ok: break;
         case vlq_result::too_long:
-          return damaged(diagnostic_id::vlq_too_long, event_start,
-                         "delta time longer than 4 bytes; track cut here");
+          return damaged(diagnostic_id::vlq_too_long, event_start, "delta time longer than 4 bytes; track cut here");
         case vlq_result::truncated:
           return damaged(diagnostic_id::event_truncated, event_start,
                          "delta time cut off by the end of the track chunk");
@@ -284,7 +280,8 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
     if (((data1 | data2) & 0x80U) != 0) {
       const auto* bad = (data1 & 0x80U) != 0 ? p : p + 1;
       if (!report.violation(diagnostic_id::data_byte_invalid, at(bad), track,
-                            "data byte " + hex(*bad) + " of message " + hex(status) + " is over 0x7F; message dropped")) {
+                            "data byte " + hex(*bad) + " of message " + hex(status) +
+                                " is over 0x7F; message dropped")) {
         return abort_read();
       }
       p += size;
@@ -368,9 +365,9 @@ read_status decode(std::span<const std::uint8_t> in, const read_options& options
     keep_going = report.violation(diagnostic_id::chunk_id_invalid, pos, -1,
                                   "bytes " + hex(id[0]) + " " + hex(id[1]) + " " + hex(id[2]) + " " + hex(id[3]) +
                                       " are not a chunk id; " +
-                                      (next == std::string::npos ? std::string("nothing after them is read")
-                                                                 : "resumed at the next MTrk, byte " +
-                                                                       std::to_string(next)));
+                                      (next == std::string::npos
+                                           ? std::string("nothing after them is read")
+                                           : "resumed at the next MTrk, byte " + std::to_string(next)));
     if (next == std::string::npos) break;
     pos = next;
   }

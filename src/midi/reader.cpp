@@ -12,7 +12,8 @@ namespace detail {
 namespace {
 
 std::uint32_t le32(const std::uint8_t* p) noexcept {
-  return std::uint32_t{p[0]} | (std::uint32_t{p[1]} << 8U) | (std::uint32_t{p[2]} << 16U) | (std::uint32_t{p[3]} << 24U);
+  return std::uint32_t{p[0]} | (std::uint32_t{p[1]} << 8U) | (std::uint32_t{p[2]} << 16U) |
+         (std::uint32_t{p[3]} << 24U);
 }
 
 /// Returns the bytes of the "data" chunk of a RIFF RMID file (the SMF), or nothing.
@@ -163,8 +164,7 @@ bool check_meta(std::uint8_t type, std::span<const std::uint8_t> data, std::uint
     case meta::sequence_number:
       if (!data.empty() && data.size() != 2) return wrong_length(2, "sequence number");
       return true;
-    default:
-      return true;
+    default: return true;
   }
 }
 
@@ -185,9 +185,7 @@ class event_list_builder {
   void channel(tick_t tick, std::uint8_t status, std::uint8_t data1, std::uint8_t data2) {
     out_.events.push_back({tick, 0, status, data1, data2});
   }
-  void meta(tick_t tick, std::uint8_t type, std::span<const std::uint8_t> data) {
-    store(tick, 0xFF, type, data);
-  }
+  void meta(tick_t tick, std::uint8_t type, std::span<const std::uint8_t> data) { store(tick, 0xFF, type, data); }
   void sysex(tick_t tick, std::uint8_t status, std::span<const std::uint8_t> data) { store(tick, status, 0, data); }
   void end_track(tick_t /*tick*/, std::uint64_t /*offset*/) {
     out_.tracks.back().count = out_.events.size() - out_.tracks.back().first;

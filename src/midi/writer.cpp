@@ -35,8 +35,8 @@ void put_be(std::vector<std::uint8_t>& out, std::uint32_t value, int bytes) {
 /// One event on its way into a track, with the key that orders simultaneous events.
 struct pending {
   tick_t tick;
-  int order;             // the class of event at one tick: see to_smf
-  std::int64_t rank;     // the order within a class
+  int order;          // the class of event at one tick: see to_smf
+  std::int64_t rank;  // the order within a class
   event e;
   std::vector<std::uint8_t> data;
 };
@@ -79,14 +79,16 @@ std::vector<std::uint8_t> write_smf(const smf_file& file, bool running_status) {
       out.push_back(e.status);
       if (e.is_meta()) out.push_back(e.data1);
       put_vlq(out, static_cast<std::uint32_t>(std::min<std::size_t>(data.size(), max_vlq)));
-      out.insert(out.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(data.size(), max_vlq)));
+      out.insert(out.end(), data.begin(),
+                 data.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(data.size(), max_vlq)));
       running = 0;  // meta and sysex events cancel running status
     }
     if (events.empty() || !(events.back().is_meta() && events.back().data1 == meta::end_of_track)) {
       put_be(out, 0x00FF'2F00U, 4);  // delta 0, end of track
     }
     const auto length = static_cast<std::uint32_t>(out.size() - start);
-    for (int i = 0; i < 4; ++i) out[start - 4 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(length >> (24 - 8 * i));
+    for (int i = 0; i < 4; ++i)
+      out[start - 4 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(length >> (24 - 8 * i));
   }
   return out;
 }
@@ -184,11 +186,13 @@ smf_file to_smf(const performance& perf, const write_options& options) {
     const auto on = static_cast<std::uint8_t>(0x90U | notes.channel[i]);
     // A release velocity of 64 is what a note-on of velocity 0 means: write it so, for running status.
     const std::uint8_t release = notes.release_velocity[i];
-    const event off = release == 64 ? event{0, 0, on, notes.pitch[i], 0}
-                                    : event{0, 0, static_cast<std::uint8_t>(0x80U | notes.channel[i]), notes.pitch[i], release};
+    const event off = release == 64
+                          ? event{0, 0, on, notes.pitch[i], 0}
+                          : event{0, 0, static_cast<std::uint8_t>(0x80U | notes.channel[i]), notes.pitch[i], release};
 
     if (rescale(notes.onset_tick[i]) == rescale(notes.offset_tick[i])) {
-      add(track, notes.onset_tick[i], zero_length, 2 * static_cast<std::int64_t>(i), {0, 0, on, notes.pitch[i], notes.velocity[i]});
+      add(track, notes.onset_tick[i], zero_length, 2 * static_cast<std::int64_t>(i),
+          {0, 0, on, notes.pitch[i], notes.velocity[i]});
       add(track, notes.offset_tick[i], zero_length, 2 * static_cast<std::int64_t>(i) + 1, off);
       continue;
     }

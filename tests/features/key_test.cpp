@@ -28,8 +28,8 @@ note_columns cadence_in_major(int tonic) {
   note_columns n;
   double t = 0;
   for (int step : {0, 2, 4, 5, 7, 9, 11, 12}) add(n, t += 0.25, 0.25, tonic + step);
-  for (std::initializer_list<int> chord : {std::initializer_list<int>{0, 4, 7, 12}, {5, 9, 12, 17}, {7, 11, 14, 17},
-                                           {0, 4, 7, 12}}) {
+  for (std::initializer_list<int> chord :
+       {std::initializer_list<int>{0, 4, 7, 12}, {5, 9, 12, 17}, {7, 11, 14, 17}, {0, 4, 7, 12}}) {
     t += 1.0;
     add(n, t, 1.0, tonic - 12 + *chord.begin());
     for (int p : chord) add(n, t, 1.0, tonic + p);
@@ -39,7 +39,8 @@ note_columns cadence_in_major(int tonic) {
 
 TEST(key, c_major_scale_has_no_sharps) {
   note_columns n;
-  for (int i = 0; i < 8; ++i) add(n, 0.5 * i, 0.5, std::initializer_list<int>{60, 62, 64, 65, 67, 69, 71, 72}.begin()[i]);
+  for (int i = 0; i < 8; ++i)
+    add(n, 0.5 * i, 0.5, std::initializer_list<int>{60, 62, 64, 65, 67, 69, 71, 72}.begin()[i]);
   const auto k = continuo::estimate_key(n);
   EXPECT_EQ(k.sharps, 0);
   EXPECT_GT(k.confidence, 0.0);
@@ -69,7 +70,8 @@ TEST(key, a_minor_has_the_signature_of_c_major) {
   note_columns n;
   double t = 0;
   for (int p : {57, 59, 60, 62, 64, 65, 68, 69, 64, 57}) add(n, t += 0.3, 0.3, p);  // harmonic minor
-  for (std::initializer_list<int> chord : {std::initializer_list<int>{45, 57, 60, 64}, {40, 56, 59, 64}, {45, 57, 60, 64}}) {
+  for (std::initializer_list<int> chord :
+       {std::initializer_list<int>{45, 57, 60, 64}, {40, 56, 59, 64}, {45, 57, 60, 64}}) {
     t += 1.0;
     for (int p : chord) add(n, t, 1.0, p);
   }

@@ -100,13 +100,14 @@ TEST(tempo, empty_and_tiny_inputs_give_no_estimate_and_zero_confidence) {
 TEST(tempo, a_range_of_notes_is_estimated_on_its_own) {
   note_columns n = metronomic_scale(0.5, 40);  // 1 s .. 20.5 s at 120 bpm
   const note_columns second = metronomic_scale(0.4, 50);
-  for (std::size_t i = 0; i < second.size(); ++i) add(n, 30 + second.onset_s[i], 0.3, second.pitch[i], second.velocity[i]);
+  for (std::size_t i = 0; i < second.size(); ++i)
+    add(n, 30 + second.onset_s[i], 0.3, second.pitch[i], second.velocity[i]);
   const auto first_part = continuo::estimate_tempo(n, 0, 40);
   const auto second_part = continuo::estimate_tempo(n, 40, n.size());
   EXPECT_NEAR(first_part.beat_period_s, 0.5, 0.01);
   EXPECT_TRUE(same_up_to_level(second_part.beat_period_s, 0.4)) << second_part.beat_period_s;
-  const auto spans = continuo::estimate_tempo(std::span(n.onset_s).subspan(0, 40),
-                                              std::span(n.velocity).subspan(0, 40), std::span(n.pitch).subspan(0, 40));
+  const auto spans = continuo::estimate_tempo(std::span(n.onset_s).subspan(0, 40), std::span(n.velocity).subspan(0, 40),
+                                              std::span(n.pitch).subspan(0, 40));
   EXPECT_EQ(spans, first_part);
 }
 

@@ -119,8 +119,8 @@ TEST(reader, stops_after_four_bytes_of_a_100k_byte_vlq) {
 }
 
 TEST(reader, reads_the_largest_four_byte_vlq) {
-  const auto file =
-      read_smf(smf().header(0, 1, 96).track(cat({{0xFF, 0xFF, 0xFF, 0x7F, 0x90, 60, 100}, {0x00, 0x80, 60, 0}, end_of_track})));
+  const auto file = read_smf(
+      smf().header(0, 1, 96).track(cat({{0xFF, 0xFF, 0xFF, 0x7F, 0x90, 60, 100}, {0x00, 0x80, 60, 0}, end_of_track})));
   EXPECT_EQ(file.status, read_status::ok);
   EXPECT_EQ(file.events[0].tick, 0x0FFFFFFF);
 }
@@ -209,7 +209,8 @@ TEST(reader, skips_unknown_chunks_silently) {
 }
 
 TEST(reader, resumes_at_the_next_track_after_a_garbage_chunk_id) {
-  const auto file = read_smf(smf().header(1, 1, 96).raw({0x01, 0x02, 0x03, 0x04, 0x05}).track(cat({middle_c, end_of_track})));
+  const auto file = read_smf(
+      smf().header(1, 1, 96).raw({0x01, 0x02, 0x03, 0x04, 0x05}).track(cat({middle_c, end_of_track})));
   EXPECT_EQ(file.status, read_status::repaired);
   expect_only(file.diagnostics, diagnostic_id::chunk_id_invalid, 14, -1);
   EXPECT_EQ(file.track_events(0).size(), 3U);
@@ -236,7 +237,8 @@ TEST(reader, reads_an_unknown_format_as_format_1) {
 
 TEST(reader, reads_smpte_divisions) {
   for (const std::uint8_t fps : std::initializer_list<std::uint8_t>{24, 25, 29, 30}) {
-    const auto file = read_smf(smf().header(0, 1, continuo::midi::division::smpte(fps, 40).raw).track(end_of_track), strict());
+    const auto file = read_smf(smf().header(0, 1, continuo::midi::division::smpte(fps, 40).raw).track(end_of_track),
+                               strict());
     EXPECT_EQ(file.status, read_status::ok);
     EXPECT_TRUE(file.division.is_smpte());
     EXPECT_EQ(file.division.smpte_fps(), fps);
@@ -253,7 +255,8 @@ TEST(reader, drops_a_channel_message_with_a_data_byte_over_0x7f) {
 }
 
 TEST(reader, skips_system_real_time_and_common_bytes) {
-  const auto file = read_smf(smf().header(0, 1, 96).track(cat({{0x00, 0xF8}, {0x00, 0xF2, 0x01, 0x02}, middle_c, end_of_track})));
+  const auto file = read_smf(
+      smf().header(0, 1, 96).track(cat({{0x00, 0xF8}, {0x00, 0xF2, 0x01, 0x02}, middle_c, end_of_track})));
   ASSERT_EQ(file.diagnostics.size(), 2U);
   EXPECT_EQ(file.diagnostics[0].id, diagnostic_id::status_byte_invalid);
   EXPECT_EQ(file.diagnostics[0].offset, first_event + 1);
@@ -268,7 +271,8 @@ TEST(reader, ignores_meta_events_of_the_wrong_length_or_value) {
   expect_only(key.diagnostics, diagnostic_id::meta_value_invalid, first_event + 1, 0);
   const auto mode = read_smf(smf().header(0, 1, 96).track(cat({{0x00, 0xFF, 0x59, 0x02, 0xFD, 2}, end_of_track})));
   expect_only(mode.diagnostics, diagnostic_id::meta_value_invalid, first_event + 1, 0);
-  const auto smpte = read_smf(smf().header(0, 1, 96).track(cat({{0x00, 0xFF, 0x54, 0x05, 0x20 | 30, 0, 0, 0, 0}, end_of_track})));
+  const auto smpte = read_smf(
+      smf().header(0, 1, 96).track(cat({{0x00, 0xFF, 0x54, 0x05, 0x20 | 30, 0, 0, 0, 0}, end_of_track})));
   expect_only(smpte.diagnostics, diagnostic_id::meta_value_invalid, first_event + 1, 0);
   EXPECT_EQ(key.track_events(0).size(), 1U);  // only the end of track remains
 }
@@ -276,7 +280,8 @@ TEST(reader, ignores_meta_events_of_the_wrong_length_or_value) {
 TEST(reader, cuts_a_track_at_max_tick) {
   continuo::midi::read_options options;
   options.limits.max_tick = 1000;
-  const auto file = read_smf(smf().header(0, 1, 96).track(cat({middle_c, {0x8F, 0x00, 0x90, 60, 100}, end_of_track})), options);
+  const auto file = read_smf(smf().header(0, 1, 96).track(cat({middle_c, {0x8F, 0x00, 0x90, 60, 100}, end_of_track})),
+                             options);
   expect_only(file.diagnostics, diagnostic_id::tick_limit, first_event + middle_c.size(), 0);
   EXPECT_EQ(file.track_events(0).size(), 2U);
 }
@@ -308,8 +313,8 @@ TEST(reader, strict_mode_stops_at_the_first_violation) {
 }
 
 TEST(reader, keeps_meta_and_sysex_payloads) {
-  const auto file =
-      read_smf(smf().header(0, 1, 96).track(cat({{0x00, 0xFF, 0x03, 0x02, 'h', 'i'}, {0x00, 0xF0, 0x02, 0x7E, 0xF7}, end_of_track})));
+  const auto file = read_smf(smf().header(0, 1, 96).track(
+      cat({{0x00, 0xFF, 0x03, 0x02, 'h', 'i'}, {0x00, 0xF0, 0x02, 0x7E, 0xF7}, end_of_track})));
   const auto events = file.track_events(0);
   const auto name = file.payload(events[0]);
   EXPECT_EQ(std::string(name.begin(), name.end()), "hi");
@@ -318,7 +323,9 @@ TEST(reader, keeps_meta_and_sysex_payloads) {
 }
 
 TEST(reader, grades_every_truncation_of_a_valid_file) {
-  const bytes whole = smf().header(1, 2, 96).track(cat({{0x00, 0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20}, end_of_track}))
+  const bytes whole = smf()
+                          .header(1, 2, 96)
+                          .track(cat({{0x00, 0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20}, end_of_track}))
                           .track(cat({middle_c, {0x00, 0xB0, 64, 127, 0x10, 64, 0}, end_of_track}));
   EXPECT_EQ(read_smf(whole, strict()).status, read_status::ok);
   for (std::size_t n = 0; n < whole.size(); ++n) {

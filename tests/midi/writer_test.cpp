@@ -28,9 +28,9 @@ TEST(writer, writes_the_exact_bytes_of_a_small_file) {
   file.append({0, 0, 0x90, 60, 100});
   file.append({96, 0, 0x90, 60, 0});
   file.append({96, 0, 0xFF, continuo::midi::meta::end_of_track, 0});
-  const bytes expected{'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, 0, 0, 1, 0, 96,  //
-                       'M', 'T', 'r', 'k', 0, 0, 0, 11,                    //
-                       0x00, 0x90, 60, 100, 0x60, 60, 0, 0x00, 0xFF, 0x2F, 0x00};
+  const bytes expected{'M',  'T',  'h', 'd', 0,    0,  0, 6,    0,    0,    0,   1, 0, 96,  //
+                       'M',  'T',  'r', 'k', 0,    0,  0, 11,                               //
+                       0x00, 0x90, 60,  100, 0x60, 60, 0, 0x00, 0xFF, 0x2F, 0x00};
   EXPECT_EQ(continuo::midi::write_smf(file), expected);
   const auto plain = continuo::midi::write_smf(file, false);
   EXPECT_EQ(plain.size(), expected.size() + 1);  // the second 0x90 is written out
@@ -96,12 +96,17 @@ class stream_generator {
         const int k = pick(0, 3);
         const auto pitch = static_cast<std::uint8_t>(60 + k);
         switch (pick(0, 9)) {
-          case 0: case 1: case 2:
-            file.append({tick, 0, static_cast<std::uint8_t>(0x90 | ch), pitch, static_cast<std::uint8_t>(pick(1, 127))});
+          case 0:
+          case 1:
+          case 2:
+            file.append(
+                {tick, 0, static_cast<std::uint8_t>(0x90 | ch), pitch, static_cast<std::uint8_t>(pick(1, 127))});
             ++open[ch][k];
             break;
-          case 3: case 4:
-            file.append({tick, 0, static_cast<std::uint8_t>(0x80 | ch), pitch, static_cast<std::uint8_t>(pick(0, 127))});
+          case 3:
+          case 4:
+            file.append(
+                {tick, 0, static_cast<std::uint8_t>(0x80 | ch), pitch, static_cast<std::uint8_t>(pick(0, 127))});
             open[ch][k] = std::max(0, open[ch][k] - 1);
             break;
           case 5:
@@ -109,7 +114,8 @@ class stream_generator {
             open[ch][k] = std::max(0, open[ch][k] - 1);
             break;
           case 6:
-            file.append({tick, 0, static_cast<std::uint8_t>(0xB0 | ch), static_cast<std::uint8_t>(pick(0, 1) == 0 ? 64 : 67),
+            file.append({tick, 0, static_cast<std::uint8_t>(0xB0 | ch),
+                         static_cast<std::uint8_t>(pick(0, 1) == 0 ? 64 : 67),
                          static_cast<std::uint8_t>(pick(0, 127))});
             break;
           case 7:

@@ -50,8 +50,8 @@ struct smf {
     return raw(body);
   }
   // Implicit on purpose: a built file reads as the bytes it holds.
-  operator bytes() const { return data; }                                   // NOLINT(google-explicit-constructor)
-  operator std::span<const std::uint8_t>() const { return data; }           // NOLINT(google-explicit-constructor)
+  operator bytes() const { return data; }                          // NOLINT(google-explicit-constructor)
+  operator std::span<const std::uint8_t>() const { return data; }  // NOLINT(google-explicit-constructor)
 };
 
 /// The end-of-track event with delta 0.
@@ -95,10 +95,10 @@ inline void PrintTo(const pedal_span& p, std::ostream* os) {  // NOLINT(readabil
 }  // namespace continuo
 
 /// Binds `var` to the corpus folder, or skips the test (fails it in CI) when there is none.
-#define CONTINUO_CORPUS_OR_SKIP(var)                                                                  \
-  const auto var##_opt = ::continuo::test::corpus();                                                  \
-  if (!var##_opt) {                                                                                   \
+#define CONTINUO_CORPUS_OR_SKIP(var)                                                                   \
+  const auto var##_opt = ::continuo::test::corpus();                                                   \
+  if (!var##_opt) {                                                                                    \
     if (::continuo::test::corpus_required()) FAIL() << "CONTINUO_CORPUS is required but not a folder"; \
-    GTEST_SKIP() << "set CONTINUO_CORPUS=../shared/corpus to run the corpus tests";                   \
-  }                                                                                                   \
+    GTEST_SKIP() << "set CONTINUO_CORPUS=../shared/corpus to run the corpus tests";                    \
+  }                                                                                                    \
   const std::filesystem::path& var = *var##_opt

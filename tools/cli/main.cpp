@@ -44,7 +44,8 @@ Reads a Standard MIDI File and reports its structure and every problem found in 
 Exits 2, after the report, when the file is invalid.
 )";
 
-constexpr std::string_view notes_help = R"(Usage: continuo notes FILE [--csv] [--pairing fifo|lifo|close_all] [--sustain] [--strict]
+constexpr std::string_view notes_help =
+    R"(Usage: continuo notes FILE [--csv] [--pairing fifo|lifo|close_all] [--sustain] [--strict]
 
 Prints the notes of a MIDI file as CSV, sorted by onset then pitch, with the header
 onset_s,offset_s,pitch,velocity,channel,track,onset_tick,offset_tick
@@ -57,7 +58,8 @@ onset_s,offset_s,pitch,velocity,channel,track,onset_tick,offset_tick
   --strict              refuse files that violate the SMF specification
 )";
 
-constexpr std::string_view convert_help = R"(Usage: continuo convert IN OUT [--ppq N] [--format 0|1] [--pairing fifo|lifo|close_all]
+constexpr std::string_view convert_help =
+    R"(Usage: continuo convert IN OUT [--ppq N] [--format 0|1] [--pairing fifo|lifo|close_all]
 
 Reads IN leniently and writes its performance (notes, pedals, controls, programs, pitch
 bends, tempo, time and key signatures) to OUT as a clean Standard MIDI File.
@@ -308,8 +310,8 @@ int sessions(arguments args) {
     }
     boost::json::array diagnostics;
     for (const auto& d : split.diagnostics) {
-      diagnostics.push_back({{"id", continuo::name(d.id)}, {"time_s", static_cast<double>(d.time_ns) / 1e9},
-                             {"message", d.message}});
+      diagnostics.push_back(
+          {{"id", continuo::name(d.id)}, {"time_s", static_cast<double>(d.time_ns) / 1e9}, {"message", d.message}});
     }
     std::cout << boost::json::serialize(boost::json::object{{"file", path},
                                                             {"attempt_gap_s", options.attempt_gap_s},
@@ -360,11 +362,10 @@ int run(int argc, char** argv) {
     std::string_view help;
     int (*run)(arguments);
   };
-  static constexpr entry commands[] = {
-      {"inspect", inspect_help, inspect},
-      {"notes", notes_help, notes},
-      {"convert", convert_help, convert},
-      {"sessions", sessions_help, sessions}};
+  static constexpr entry commands[] = {{"inspect", inspect_help, inspect},
+                                       {"notes", notes_help, notes},
+                                       {"convert", convert_help, convert},
+                                       {"sessions", sessions_help, sessions}};
   for (const auto& c : commands) {
     if (command != c.name) continue;
     arguments args(argc, argv, 2);

@@ -86,8 +86,10 @@ struct field {
   std::size_t offset;
 };
 
+// clang-format off: it reads `dtype_of<decltype(...)>` in a macro as a comparison.
 #define CONTINUO_FIELD(record, member) \
   field { #member, dtype_of<decltype(record::member)>(), offsetof(record, member) }
+// clang-format on
 
 /// Returns the structured dtype of `record` with `fields` at their offsets, built once per process.
 template <class Record, class Fields>
@@ -175,10 +177,14 @@ struct tempo_row {
 
 const py::dtype& note_dtype() {
   return record_dtype<note_row>([] {
-    return std::vector<field>{CONTINUO_FIELD(note_row, onset_s),     CONTINUO_FIELD(note_row, offset_s),
-                              CONTINUO_FIELD(note_row, onset_tick),  CONTINUO_FIELD(note_row, offset_tick),
-                              CONTINUO_FIELD(note_row, pitch),       CONTINUO_FIELD(note_row, velocity),
-                              CONTINUO_FIELD(note_row, release_velocity), CONTINUO_FIELD(note_row, channel),
+    return std::vector<field>{CONTINUO_FIELD(note_row, onset_s),
+                              CONTINUO_FIELD(note_row, offset_s),
+                              CONTINUO_FIELD(note_row, onset_tick),
+                              CONTINUO_FIELD(note_row, offset_tick),
+                              CONTINUO_FIELD(note_row, pitch),
+                              CONTINUO_FIELD(note_row, velocity),
+                              CONTINUO_FIELD(note_row, release_velocity),
+                              CONTINUO_FIELD(note_row, channel),
                               CONTINUO_FIELD(note_row, track)};
   });
 }
@@ -194,9 +200,9 @@ const py::dtype& pedal_dtype() {
 
 const py::dtype& control_dtype() {
   return record_dtype<control_row>([] {
-    return std::vector<field>{CONTINUO_FIELD(control_row, tick),   CONTINUO_FIELD(control_row, time_s),
+    return std::vector<field>{CONTINUO_FIELD(control_row, tick),    CONTINUO_FIELD(control_row, time_s),
                               CONTINUO_FIELD(control_row, channel), CONTINUO_FIELD(control_row, number),
-                              CONTINUO_FIELD(control_row, value),  CONTINUO_FIELD(control_row, track)};
+                              CONTINUO_FIELD(control_row, value),   CONTINUO_FIELD(control_row, track)};
   });
 }
 
@@ -225,7 +231,8 @@ const py::dtype& tempo_dtype() {
 
 const py::dtype& time_signature_dtype() {
   return record_dtype<time_signature>([] {
-    return std::vector<field>{CONTINUO_FIELD(time_signature, tick), CONTINUO_FIELD(time_signature, time_s),
+    return std::vector<field>{CONTINUO_FIELD(time_signature, tick),
+                              CONTINUO_FIELD(time_signature, time_s),
                               CONTINUO_FIELD(time_signature, numerator),
                               CONTINUO_FIELD(time_signature, denominator),
                               CONTINUO_FIELD(time_signature, clocks_per_click),
@@ -256,8 +263,8 @@ std::vector<T> take(const py::dict& table, const char* key, std::size_t n, T fal
   auto a = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(table[key]);
   if (!a) throw py::type_error(std::string("column '") + key + "' is not an array of numbers");
   if (a.ndim() != 1 || static_cast<std::size_t>(a.size()) != n) {
-    throw py::value_error(std::string("column '") + key + "' has " + std::to_string(a.size()) +
-                          " values, expected " + std::to_string(n));
+    throw py::value_error(std::string("column '") + key + "' has " + std::to_string(a.size()) + " values, expected " +
+                          std::to_string(n));
   }
   return std::vector<T>(a.data(), a.data() + n);
 }
@@ -327,7 +334,8 @@ class py_performance {
     const auto cc_number = take<std::uint8_t>(controls, "number", cc, 0);
     const auto cc_value = take<std::uint8_t>(controls, "value", cc, 0);
     const auto cc_track = take<std::uint16_t>(controls, "track", cc, 0);
-    for (std::size_t i = 0; i < cc; ++i) p.controls.push_back({cc_tick[i], cc_channel[i], cc_number[i], cc_value[i], cc_track[i]});
+    for (std::size_t i = 0; i < cc; ++i)
+      p.controls.push_back({cc_tick[i], cc_channel[i], cc_number[i], cc_value[i], cc_track[i]});
 
     const std::size_t pc = rows(programs, "tick");
     const auto pc_tick = take<tick_t>(programs, "tick", pc, 0);
@@ -435,8 +443,8 @@ class py_performance {
       py::gil_scoped_release release;
       rows.resize(n.size());
       for (std::size_t i = 0; i < n.size(); ++i) {
-        rows[i] = {n.onset_s[i], n.offset_s[i], n.onset_tick[i],  n.offset_tick[i], n.pitch[i],
-                   n.velocity[i], n.release_velocity[i], n.channel[i], n.track[i]};
+        rows[i] = {n.onset_s[i],  n.offset_s[i],         n.onset_tick[i], n.offset_tick[i], n.pitch[i],
+                   n.velocity[i], n.release_velocity[i], n.channel[i],    n.track[i]};
       }
     }
     return adopt(std::move(rows), note_dtype());
@@ -446,9 +454,7 @@ class py_performance {
   [[nodiscard]] py::array time_signatures() const {
     return view(perf().time_signatures, time_signature_dtype(), own(h_));
   }
-  [[nodiscard]] py::array key_signatures() const {
-    return view(perf().key_signatures, key_signature_dtype(), own(h_));
-  }
+  [[nodiscard]] py::array key_signatures() const { return view(perf().key_signatures, key_signature_dtype(), own(h_)); }
 
   [[nodiscard]] py::array controls() const {
     std::vector<control_row> rows;
@@ -679,6 +685,5 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("status", [](const py_performance& p) { return std::string(name(p.perf().status)); })
       .def_property_readonly("division", [](const py_performance& p) { return p.perf().tempo.division().raw; });
 
-  m.def("time_core_read", &continuo::python::time_core_read, py::arg("buffers"), py::arg("pairing"),
-        py::arg("repeat"));
+  m.def("time_core_read", &continuo::python::time_core_read, py::arg("buffers"), py::arg("pairing"), py::arg("repeat"));
 }

@@ -51,12 +51,12 @@ struct key_options {
 /// The annotation of a score cannot tell a major key from its relative minor, and neither does
 /// the signature: C major and A minor both have sharps == 0.
 struct key_estimate {
-  int sharps = 0;                ///< Key signature: sharps if positive, flats if negative, in −6..+5.
-  std::uint8_t tonic_pc = 0;     ///< Pitch class of the tonic of the best key, C = 0 … B = 11.
-  bool minor = false;            ///< The best key is minor (the relative minor of the signature's major).
-  double confidence = 0;         ///< In [0, 1]: 0 when there are no notes, near 1 for a clear margin.
-  double correlation = 0;        ///< Pearson correlation of the best key's profile with the distribution.
-  std::size_t note_count = 0;    ///< Notes that were weighed.
+  int sharps = 0;              ///< Key signature: sharps if positive, flats if negative, in −6..+5.
+  std::uint8_t tonic_pc = 0;   ///< Pitch class of the tonic of the best key, C = 0 … B = 11.
+  bool minor = false;          ///< The best key is minor (the relative minor of the signature's major).
+  double confidence = 0;       ///< In [0, 1]: 0 when there are no notes, near 1 for a clear margin.
+  double correlation = 0;      ///< Pearson correlation of the best key's profile with the distribution.
+  std::size_t note_count = 0;  ///< Notes that were weighed.
   friend constexpr bool operator==(const key_estimate&, const key_estimate&) = default;
 };
 
@@ -64,8 +64,8 @@ struct key_estimate {
 using pitch_class_histogram = std::array<double, 12>;
 
 /// Returns the weight of each pitch class among notes [first, last) (clamped to notes.size()).
-[[nodiscard]] pitch_class_histogram pitch_class_weights(const note_columns& notes, std::size_t first,
-                                                        std::size_t last, const key_options& options = {});
+[[nodiscard]] pitch_class_histogram pitch_class_weights(const note_columns& notes, std::size_t first, std::size_t last,
+                                                        const key_options& options = {});
 
 /// Returns the key signature best matching a pitch-class distribution.
 [[nodiscard]] key_estimate estimate_key(const pitch_class_histogram& weights, const key_options& options = {});

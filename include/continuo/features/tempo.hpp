@@ -80,8 +80,7 @@ struct tempo_estimate {
 
 /// Returns the beat of notes given as columns of one length: onsets (seconds, non-decreasing),
 /// velocities (1-127) and pitches (MIDI key numbers).
-[[nodiscard]] tempo_estimate estimate_tempo(std::span<const seconds_t> onset_s,
-                                            std::span<const std::uint8_t> velocity,
+[[nodiscard]] tempo_estimate estimate_tempo(std::span<const seconds_t> onset_s, std::span<const std::uint8_t> velocity,
                                             std::span<const std::uint8_t> pitch, const tempo_options& options = {});
 
 /// Returns the metrical-level candidates that estimate_tempo chooses from, best first; for inspection

@@ -14,9 +14,7 @@ namespace continuo::midi {
 /// The header's time division: ticks per quarter note (metrical) or SMPTE frames and ticks per frame.
 struct division {
   /// Returns a metrical division of `ticks_per_quarter` ticks per quarter note.
-  static constexpr division metrical(std::uint16_t ticks_per_quarter) noexcept {
-    return division{ticks_per_quarter};
-  }
+  static constexpr division metrical(std::uint16_t ticks_per_quarter) noexcept { return division{ticks_per_quarter}; }
   /// Returns an SMPTE division; `frames_per_second` is 24, 25, 29 (29.97 drop-frame) or 30.
   static constexpr division smpte(std::uint8_t frames_per_second, std::uint8_t ticks_per_frame) noexcept {
     return division{static_cast<std::uint16_t>(((256U - frames_per_second) << 8U) | ticks_per_frame)};
@@ -97,8 +95,8 @@ struct track_range {
 struct smf_file {
   std::uint16_t format = 1;
   midi::division division{};
-  std::vector<event> events;             ///< All tracks' events, track after track.
-  std::vector<track_range> tracks;       ///< One range of `events` per track chunk read.
+  std::vector<event> events;                ///< All tracks' events, track after track.
+  std::vector<track_range> tracks;          ///< One range of `events` per track chunk read.
   std::vector<std::uint8_t> payload_bytes;  ///< Meta and sysex data, back to back.
   std::vector<payload_span> payload_spans;  ///< Indexed by event::payload.
   read_status status = read_status::ok;

@@ -11,7 +11,7 @@ namespace continuo::midi {
 
 /// How to write.
 struct write_options {
-  std::uint16_t format = 1;   ///< 0 (one track) or 1 (a conductor track, then one per source track).
+  std::uint16_t format = 1;  ///< 0 (one track) or 1 (a conductor track, then one per source track).
   /// Ticks per quarter note of the output; 0 keeps the performance's own division (SMPTE included).
   /// Other values rescale every tick, rounding to the nearest.
   std::uint16_t ticks_per_quarter = 0;
@@ -29,7 +29,6 @@ struct write_options {
 [[nodiscard]] smf_file to_smf(const performance& perf, const write_options& options = {});
 
 /// Returns write_smf(to_smf(perf, options), options.running_status).
-[[nodiscard]] std::vector<std::uint8_t> write_performance(const performance& perf,
-                                                          const write_options& options = {});
+[[nodiscard]] std::vector<std::uint8_t> write_performance(const performance& perf, const write_options& options = {});
 
 }  // namespace continuo::midi
