@@ -86,7 +86,8 @@ struct field {
   std::size_t offset;
 };
 
-// clang-format off: it reads `dtype_of<decltype(...)>` in a macro as a comparison.
+// clang-format reads `dtype_of<decltype(...)>` inside a macro as a comparison.
+// clang-format off
 #define CONTINUO_FIELD(record, member) \
   field { #member, dtype_of<decltype(record::member)>(), offsetof(record, member) }
 // clang-format on
