@@ -65,7 +65,7 @@ findings=$(cat "$logs"/*.log | grep -E '^([^ ]+:[0-9]+:[0-9]+: )?(warning|error)
   | sed -E "s#^$root/##; s#^([^:]+):([0-9]+):[0-9]+: (warning|error): (.*) \[([^],]+)[^]]*\]\$#\1:\2: \5: \4#" \
   | sed -E "s#^(warning|error): (.*) \[([^],]+)[^]]*\]\$#(no location):0: \3: \2#" \
   | sort -u -t: -k1,1 -k2,2n || true)
-failed=$(grep -l failed "$logs"/*.status | wc -l)
+failed=$( (grep -l failed "$logs"/*.status || true) | wc -l)
 count=$(printf '%s' "$findings" | grep -c . || true)
 
 if [ "$count" -gt 0 ]; then
