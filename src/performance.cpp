@@ -231,6 +231,8 @@ class performance_builder {
     for (auto& k : out.key_signatures) k.time_s = out.tempo.to_seconds(k.tick);
     out.duration_s = out.tempo.to_seconds(out.duration_tick);
 
+    // After a strict violation, notes cut off by the abort are not news.
+    if (status == read_status::invalid) model_diagnostics_.clear();
     const std::size_t room = options_.read.limits.max_diagnostics;
     for (auto& d : model_diagnostics_) {
       if (out.diagnostics.size() >= room) break;

@@ -21,10 +21,10 @@ struct tempo_change {
 
 /// Maps ticks to seconds and back, for a metrical (PPQ) or an SMPTE division.
 ///
-/// Correctly rounded where it matters: seconds = start of segment + Δtick × tempo / (PPQ × 10⁶),
-/// with Δtick × tempo exact and one division, so 288 ticks at 96 PPQ and 120 bpm are exactly 1.5 s;
-/// the start of each segment is summed in 128-bit integers and rounded once, so errors do not
-/// accumulate over thousands of tempo changes. O(log n) per lookup in the number
+/// seconds = start of segment + Δtick × tempo / (PPQ × 10⁶), with Δtick × tempo exact and one
+/// division: correctly rounded in the first tempo segment (288 ticks at 96 PPQ and 120 bpm are
+/// exactly 1.5 s), within an ulp or two after it. Segment starts are summed in 128-bit integers and
+/// rounded once, so errors do not accumulate over thousands of tempo changes. O(log n) per lookup in the number
 /// of tempo changes; tempo_map::cursor is O(1) amortised for non-decreasing input.
 class tempo_map {
  public:

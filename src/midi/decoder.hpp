@@ -125,7 +125,8 @@ bool check_meta(std::uint8_t type, std::span<const std::uint8_t> data, std::uint
 /// (strict violation or a global limit).
 template <class Handler>
 bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size_t end, std::int32_t track,
-                  const read_limits& limits, reporter& report, std::uint64_t& event_count, Handler& handler) {
+                  const read_limits& limits, reporter& report, std::uint64_t& event_count, std::size_t& events_end,
+                  Handler& handler) {
   const std::uint8_t* const base = in.data();
   const std::uint8_t* p = base + begin;
   const std::uint8_t* const stop = base + end;
@@ -231,6 +232,7 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
         }
         handler.meta(tick, type, data);
         if (type == meta::end_of_track) {
+          events_end = at(p);
           if (p != stop) {
             keep_going = report.violation(diagnostic_id::data_after_end_of_track, at(p), track,
                                           std::to_string(stop - p) + " bytes after the end-of-track event ignored");
@@ -309,6 +311,7 @@ read_status decode(std::span<const std::uint8_t> in, const read_options& options
 
   in = in.first(h.end);
   std::size_t pos = h.body_offset;
+  std::size_t events_end = pos;  // where the last track's events ended: a lost MTrk is searched from there
   std::uint32_t tracks = 0;
   std::uint64_t events = 0;
   bool keep_going = true;
@@ -344,8 +347,9 @@ read_status decode(std::span<const std::uint8_t> in, const read_options& options
         if (!keep_going) break;
         size = available;
       }
+      events_end = data + size;
       keep_going = decode_track(in, data, data + size, static_cast<std::int32_t>(tracks), options.limits, report,
-                                events, handler);
+                                events, events_end, handler);
       ++tracks;
       pos = data + size;
       continue;
@@ -361,14 +365,17 @@ read_status decode(std::span<const std::uint8_t> in, const read_options& options
                                         " bytes but only " + std::to_string(available) + " remain; skipped");
       break;
     }
-    const std::size_t next = find_tag(in, pos + 1, "MTrk");
+    // A track chunk that declared too many bytes may have swallowed the next MTrk tag: search from
+    // the end of its events. With no MTrk ahead, what is left is trailing bytes (padding, junk).
+    const std::size_t next = find_tag(in, std::min(pos + 1, std::max(events_end, h.body_offset)), "MTrk");
+    if (next == std::string::npos) {
+      keep_going = report.violation(diagnostic_id::trailing_bytes, pos, -1,
+                                    std::to_string(left) + " bytes after the last chunk ignored");
+      break;
+    }
     keep_going = report.violation(diagnostic_id::chunk_id_invalid, pos, -1,
                                   "bytes " + hex(id[0]) + " " + hex(id[1]) + " " + hex(id[2]) + " " + hex(id[3]) +
-                                      " are not a chunk id; " +
-                                      (next == std::string::npos
-                                           ? std::string("nothing after them is read")
-                                           : "resumed at the next MTrk, byte " + std::to_string(next)));
-    if (next == std::string::npos) break;
+                                      " are not a chunk id; resumed at the next MTrk, byte " + std::to_string(next));
     pos = next;
   }
   if (keep_going && tracks < h.declared_tracks) {

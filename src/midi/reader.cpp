@@ -66,8 +66,18 @@ bool read_header(std::span<const std::uint8_t> in, reporter& report, header& out
   out.format = be16(h + 8);
   out.declared_tracks = be16(h + 10);
   out.time_division.raw = be16(h + 12);
-  // A longer header is allowed by the specification: its extra bytes are skipped.
-  out.body_offset = at + 8 + std::min<std::size_t>(length, left - 8);
+  // A longer header is allowed by the specification: its extra bytes are skipped. One that runs
+  // past the end of the file is damaged: read as the 6 bytes it must have.
+  std::size_t header_length = length;
+  if (length > left - 8) {
+    if (!report.violation(diagnostic_id::chunk_truncated, at + 4, -1,
+                          "the MThd chunk declares " + std::to_string(length) + " bytes but only " +
+                              std::to_string(left - 8) + " remain; read as 6")) {
+      return false;
+    }
+    header_length = 6;
+  }
+  out.body_offset = at + 8 + header_length;
 
   if (out.format > 2) {
     if (!report.violation(diagnostic_id::unknown_format, at + 8, -1,

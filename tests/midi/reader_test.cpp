@@ -216,6 +216,36 @@ TEST(reader, resumes_at_the_next_track_after_a_garbage_chunk_id) {
   EXPECT_EQ(file.track_events(0).size(), 3U);
 }
 
+TEST(reader, finds_a_track_whose_tag_an_over_long_chunk_swallowed) {
+  // Track 0 declares 5 bytes: its end of track and the 'M' of the next "MTrk".
+  const auto file = read_smf(smf()
+                                 .header(1, 2, 96)
+                                 .track(cat({end_of_track, {'M'}}), 5)
+                                 .raw({'T', 'r', 'k'})
+                                 .be(12, 4)
+                                 .raw(cat({middle_c, end_of_track})));
+  ASSERT_EQ(file.tracks.size(), 2U);
+  EXPECT_EQ(file.track_events(1).size(), 3U);
+  ASSERT_EQ(file.diagnostics.size(), 2U);
+  EXPECT_EQ(file.diagnostics[0].id, diagnostic_id::data_after_end_of_track);
+  EXPECT_EQ(file.diagnostics[1].id, diagnostic_id::chunk_id_invalid);
+}
+
+TEST(reader, reads_a_header_longer_than_the_file_as_six_bytes) {
+  const auto file = read_smf(
+      smf().raw({'M', 'T', 'h', 'd'}).be(0xFFFFFFFF, 4).be(0, 2).be(1, 2).be(96, 2).track(end_of_track));
+  expect_only(file.diagnostics, diagnostic_id::chunk_truncated, 4, -1);
+  EXPECT_EQ(file.tracks.size(), 1U);
+}
+
+TEST(reader, calls_any_run_of_trailing_padding_trailing_bytes) {
+  const bytes track = cat({middle_c, end_of_track});
+  for (const std::size_t padding : {3U, 86U}) {
+    const auto file = read_smf(smf().header(0, 1, 96).track(track).raw(bytes(padding, 0)));
+    expect_only(file.diagnostics, diagnostic_id::trailing_bytes, 14 + 8 + track.size(), -1);
+  }
+}
+
 TEST(reader, reads_extra_tracks_with_a_diagnostic) {
   const auto track = cat({middle_c, end_of_track});
   const auto file = read_smf(smf().header(1, 1, 96).track(track).track(track));
