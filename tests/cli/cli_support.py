@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 import pytest
+from corpus_support import corpus_dir as corpus_dir, require_corpus as require_corpus, vlq as vlq  # re-exported
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -35,24 +36,6 @@ def binary() -> pathlib.Path:
     if not (path.is_file() and os.access(path, os.X_OK)):
         pytest.fail(f"CONTINUO_BIN={value} is not an executable file")
     return path
-
-
-def corpus_dir() -> pathlib.Path | None:
-    """Returns the shared corpus folder from CONTINUO_CORPUS, or None."""
-    value = os.environ.get("CONTINUO_CORPUS")
-    if value and pathlib.Path(value).is_dir():
-        return pathlib.Path(value)
-    return None
-
-
-def require_corpus() -> pathlib.Path:
-    """Returns the corpus folder, or skips (fails with CONTINUO_REQUIRE_CORPUS=1) without it."""
-    root = corpus_dir()
-    if root is None:
-        if os.environ.get("CONTINUO_REQUIRE_CORPUS") == "1":
-            pytest.fail("CONTINUO_REQUIRE_CORPUS=1 but CONTINUO_CORPUS is unset or not a folder")
-        pytest.skip("the corpus tests need CONTINUO_CORPUS=<path to shared/corpus>")
-    return root
 
 
 def corpus_files(root: pathlib.Path, folder: str) -> list[pathlib.Path]:
@@ -106,16 +89,6 @@ def parallel(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
 
 
 # --- Standard MIDI Files built byte by byte --------------------------------------------------------
-
-
-def vlq(value: int) -> bytes:
-    """Returns the variable-length quantity encoding of `value`."""
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.insert(0, (value & 0x7F) | 0x80)
-        value >>= 7
-    return bytes(out)
 
 
 def smf(tracks: Sequence[bytes], fmt: int = 1, division: int = 96, declared: int | None = None) -> bytes:

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-
-def vlq(value: int) -> bytes:
-    """Returns the variable-length quantity encoding of `value`."""
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.insert(0, (value & 0x7F) | 0x80)
-        value >>= 7
-    return bytes(out)
+from corpus_support import vlq as vlq  # re-exported
 
 
 def chunk(tag: bytes, body: bytes) -> bytes:

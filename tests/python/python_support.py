@@ -4,18 +4,9 @@ Named apart from tests/cli's helpers, so that both suites can run in one pytest 
 
 from __future__ import annotations
 
-import os
 import pathlib
 
-import pytest
-
-
-def corpus_dir() -> pathlib.Path | None:
-    """Returns the shared corpus folder, or None when CONTINUO_CORPUS is unset or missing."""
-    folder = os.environ.get("CONTINUO_CORPUS")
-    if folder and pathlib.Path(folder).is_dir():
-        return pathlib.Path(folder)
-    return None
+from corpus_support import corpus_dir as corpus_dir, require_corpus as require_corpus  # re-exported
 
 
 def corpus_files(*parts: str, pattern: str = "*.mid") -> list[pathlib.Path]:
@@ -24,13 +15,3 @@ def corpus_files(*parts: str, pattern: str = "*.mid") -> list[pathlib.Path]:
     if root is None:
         return []
     return sorted(p for p in root.joinpath(*parts).rglob(pattern) if p.is_file())
-
-
-def require_corpus() -> pathlib.Path:
-    """Returns the corpus folder, or skips the test (fails it with CONTINUO_REQUIRE_CORPUS=1)."""
-    root = corpus_dir()
-    if root is None:
-        if os.environ.get("CONTINUO_REQUIRE_CORPUS") == "1":
-            pytest.fail("CONTINUO_REQUIRE_CORPUS=1 but CONTINUO_CORPUS is unset or not a folder")
-        pytest.skip("corpus tests need CONTINUO_CORPUS=<path to shared/corpus>")
-    return root
