@@ -11,6 +11,7 @@ See docs/python.md for the guide, and ``continuo.plot`` for matplotlib drawings.
 
 from ._core import __version__
 from ._errors import Error, InvalidMidiError, WriteError
+from ._practice import FEATURE_NAMES, Attempt, Practice, Session, Sessionizer, StreamDiagnostic, features, sessions
 from ._performance import (
     Diagnostic,
     Limits,
@@ -25,6 +26,8 @@ from ._performance import (
 )
 
 __all__ = [
+    "FEATURE_NAMES",
+    "Attempt",
     "Diagnostic",
     "Error",
     "InvalidMidiError",
@@ -32,11 +35,17 @@ __all__ = [
     "NoteColumns",
     "Pairing",
     "Performance",
+    "Practice",
+    "Session",
+    "Sessionizer",
     "Source",
     "Status",
+    "StreamDiagnostic",
     "TempoMap",
     "WriteError",
     "__version__",
+    "features",
     "from_notes",
     "read",
+    "sessions",
 ]

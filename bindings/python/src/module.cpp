@@ -629,6 +629,151 @@ double time_core_read(const py::list& buffers, std::string_view pairing, int rep
   return notes == std::numeric_limits<std::size_t>::max() ? 0.0 : elapsed.count();
 }
 
+// ---- practice: sessions, attempts, features -----------------------------------------------------
+
+template <class T>
+py::array_t<T> column(std::size_t n) {
+  return py::array_t<T>(static_cast<py::ssize_t>(n));
+}
+
+/// Splits a performance into sessions and attempts: (sessions, attempts, diagnostics), the first two
+/// as dicts of columns.
+py::tuple split_practice_py(const py_performance& p, double attempt_gap_s, double session_gap_s, double stuck_s) {
+  practice_split split;
+  {
+    py::gil_scoped_release release;
+    sessionizer_options options;
+    options.attempt_gap_s = attempt_gap_s;
+    options.session_gap_s = session_gap_s;
+    options.stuck_s = stuck_s;
+    split = split_practice(p.perf(), options);
+  }
+  const auto na = split.attempts.size();
+  auto a_start = column<double>(na), a_end = column<double>(na);
+  auto a_first = column<std::int64_t>(na), a_count = column<std::int64_t>(na), a_session = column<std::int64_t>(na);
+  for (std::size_t i = 0; i < na; ++i) {
+    const auto& a = split.attempts[i];
+    a_start.mutable_at(i) = a.start_s();
+    a_end.mutable_at(i) = a.end_s();
+    a_first.mutable_at(i) = static_cast<std::int64_t>(a.first_note);
+    a_count.mutable_at(i) = static_cast<std::int64_t>(a.note_count);
+    a_session.mutable_at(i) = a.session;
+  }
+  const auto ns = split.sessions.size();
+  auto s_start = column<double>(ns), s_end = column<double>(ns), s_playing = column<double>(ns);
+  auto s_first = column<std::int64_t>(ns), s_count = column<std::int64_t>(ns), s_notes = column<std::int64_t>(ns);
+  for (std::size_t i = 0; i < ns; ++i) {
+    const auto& s = split.sessions[i];
+    s_start.mutable_at(i) = s.start_s();
+    s_end.mutable_at(i) = s.end_s();
+    s_playing.mutable_at(i) = s.playing_s();
+    s_first.mutable_at(i) = s.first_attempt;
+    s_count.mutable_at(i) = s.attempt_count;
+    s_notes.mutable_at(i) = static_cast<std::int64_t>(s.note_count);
+  }
+  py::dict attempts;
+  attempts["start_s"] = a_start;
+  attempts["end_s"] = a_end;
+  attempts["first_note"] = a_first;
+  attempts["note_count"] = a_count;
+  attempts["session"] = a_session;
+  py::dict sessions;
+  sessions["start_s"] = s_start;
+  sessions["end_s"] = s_end;
+  sessions["playing_s"] = s_playing;
+  sessions["first_attempt"] = s_first;
+  sessions["attempt_count"] = s_count;
+  sessions["note_count"] = s_notes;
+  py::list diagnostics;
+  for (const auto& d : split.diagnostics) {
+    diagnostics.append(py::make_tuple(std::string(name(d.id)), static_cast<double>(d.time_ns) / 1e9, d.message));
+  }
+  return py::make_tuple(sessions, attempts, diagnostics);
+}
+
+/// Returns the features of each stretch [first_note, first_note + note_count) from start_s to end_s
+/// as a (stretches, features) array ordered as feature_names().
+py::array_t<double> features_py(const py_performance& p, const py::array_t<std::int64_t>& first_note,
+                                const py::array_t<std::int64_t>& note_count, const py::array_t<double>& start_s,
+                                const py::array_t<double>& end_s) {
+  const auto n = static_cast<std::size_t>(first_note.size());
+  if (static_cast<std::size_t>(note_count.size()) != n || static_cast<std::size_t>(start_s.size()) != n ||
+      static_cast<std::size_t>(end_s.size()) != n) {
+    throw std::invalid_argument("first_note, note_count, start_s and end_s must have the same length");
+  }
+  const auto width = feature_names().size();
+  py::array_t<double> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(width)});
+  auto rows = out.mutable_unchecked<2>();
+  const auto first = first_note.unchecked<1>();
+  const auto count = note_count.unchecked<1>();
+  const auto from = start_s.unchecked<1>();
+  const auto to = end_s.unchecked<1>();
+  for (py::ssize_t k = 0; k < static_cast<py::ssize_t>(n); ++k) {
+    if (first(k) < 0 || count(k) < 0) throw std::invalid_argument("note ranges must not be negative");
+  }
+  py::gil_scoped_release release;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto k = static_cast<py::ssize_t>(i);
+    const auto values = to_vector(compute_features(p.perf(), static_cast<std::size_t>(first(k)),
+                                                   static_cast<std::size_t>(count(k)), from(k), to(k)));
+    for (std::size_t j = 0; j < width; ++j) rows(k, static_cast<py::ssize_t>(j)) = values[j];
+  }
+  return out;
+}
+
+py::list attempt_tuples(std::vector<attempt_span> attempts) {
+  py::list out;
+  for (const auto& a : attempts)
+    out.append(py::make_tuple(a.start_ns, a.end_ns, a.first_note, a.note_count, a.session));
+  return out;
+}
+
+py::list session_tuples(std::vector<session_span> sessions) {
+  py::list out;
+  for (const auto& s : sessions) {
+    out.append(py::make_tuple(s.start_ns, s.end_ns, s.first_attempt, s.attempt_count, s.note_count, s.playing_ns));
+  }
+  return out;
+}
+
+void register_practice(py::module_& m) {
+  m.def("split_practice", &split_practice_py, py::arg("performance"), py::arg("attempt_gap_s"),
+        py::arg("session_gap_s"), py::arg("stuck_s"));
+  m.def("features", &features_py, py::arg("performance"), py::arg("first_note"), py::arg("note_count"),
+        py::arg("start_s"), py::arg("end_s"));
+  m.def("feature_names", [] {
+    py::list names;
+    for (const auto name : feature_names()) names.append(std::string(name));
+    return names;
+  });
+  py::class_<sessionizer>(m, "Sessionizer")
+      .def(py::init([](double attempt_gap_s, double session_gap_s, double stuck_s) {
+             sessionizer_options options;
+             options.attempt_gap_s = attempt_gap_s;
+             options.session_gap_s = session_gap_s;
+             options.stuck_s = stuck_s;
+             return sessionizer(options);
+           }),
+           py::arg("attempt_gap_s"), py::arg("session_gap_s"), py::arg("stuck_s"))
+      .def("note_on", &sessionizer::note_on, py::arg("time_ns"), py::arg("channel"), py::arg("pitch"))
+      .def("note_off", &sessionizer::note_off, py::arg("time_ns"), py::arg("channel"), py::arg("pitch"))
+      .def("sustain", &sessionizer::sustain, py::arg("time_ns"), py::arg("channel"), py::arg("down"))
+      .def("advance", &sessionizer::advance, py::arg("time_ns"))
+      .def("finish", &sessionizer::finish)
+      .def("take_attempts", [](sessionizer& s) { return attempt_tuples(s.take_attempts()); })
+      .def("take_sessions", [](sessionizer& s) { return session_tuples(s.take_sessions()); })
+      .def("take_diagnostics",
+           [](sessionizer& s) {
+             py::list out;
+             for (const auto& d : s.take_diagnostics())
+               out.append(py::make_tuple(std::string(name(d.id)), d.time_ns, d.message));
+             return out;
+           })
+      .def_property_readonly("in_attempt", &sessionizer::in_attempt)
+      .def_property_readonly("in_session", &sessionizer::in_session)
+      .def_property_readonly("keys_down", &sessionizer::keys_down);
+}
+
 }  // namespace
 }  // namespace continuo::python
 
@@ -687,4 +832,5 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("division", [](const py_performance& p) { return p.perf().tempo.division().raw; });
 
   m.def("time_core_read", &continuo::python::time_core_read, py::arg("buffers"), py::arg("pairing"), py::arg("repeat"));
+  continuo::python::register_practice(m);
 }

@@ -1,0 +1,163 @@
+"""Practice sessions, attempts and their features (the C++ sessionizer and features, from Python)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Optional, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _core
+from ._performance import Performance
+
+if TYPE_CHECKING:
+    import pandas
+
+#: The names of the feature vector, in order (docs/features.md defines each one).
+FEATURE_NAMES: tuple[str, ...] = tuple(_core.feature_names())
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A stretch of continuous playing: notes ``[first_note, first_note + note_count)`` of its performance."""
+
+    start_s: float
+    end_s: float
+    first_note: int
+    note_count: int
+    session: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class Session:
+    """Attempts closer together than the session gap; ``playing_s`` sums their durations."""
+
+    start_s: float
+    end_s: float
+    first_attempt: int
+    attempt_count: int
+    note_count: int
+    playing_s: float
+
+
+@dataclass(frozen=True)
+class StreamDiagnostic:
+    """Something odd in the event stream (a stuck key, the clock going back), and when."""
+
+    id: str
+    time_s: float
+    message: str
+
+
+@dataclass(frozen=True)
+class Practice:
+    """The sessions and attempts of a performance, as lists and as columns."""
+
+    sessions: tuple[Session, ...]
+    attempts: tuple[Attempt, ...]
+    diagnostics: tuple[StreamDiagnostic, ...]
+    session_columns: dict[str, npt.NDArray[np.generic]]
+    attempt_columns: dict[str, npt.NDArray[np.generic]]
+
+    def to_pandas(self, table: Literal["attempts", "sessions"] = "attempts") -> pandas.DataFrame:
+        """Returns the attempts (or sessions) as a DataFrame; pandas is imported only here."""
+        import pandas as pd
+
+        return pd.DataFrame(self.attempt_columns if table == "attempts" else self.session_columns)
+
+
+def sessions(
+    perf: Performance, *, attempt_gap: float = 3.0, session_gap: float = 600.0, stuck: float = 120.0
+) -> Practice:
+    """Splits a performance into practice sessions and attempts (docs/sessions.md).
+
+    An attempt ends once no key is down, the sustain pedal is up and nothing has sounded for
+    ``attempt_gap`` seconds; attempts less than ``session_gap`` seconds apart form a session. A key
+    or pedal held ``stuck`` seconds is taken as released. The same thresholds give exactly what the
+    live :class:`Sessionizer` gives for the same events.
+    """
+    for name, value in (("attempt_gap", attempt_gap), ("session_gap", session_gap), ("stuck", stuck)):
+        if not value > 0:
+            raise ValueError(f"{name} must be a number of seconds over 0, not {value!r}")
+    s, a, d = _core.split_practice(perf._impl, attempt_gap, session_gap, stuck)
+    session_list = tuple(
+        Session(float(s["start_s"][i]), float(s["end_s"][i]), int(s["first_attempt"][i]),
+                int(s["attempt_count"][i]), int(s["note_count"][i]), float(s["playing_s"][i]))
+        for i in range(len(s["start_s"]))
+    )  # fmt: skip
+    attempt_list = tuple(
+        Attempt(float(a["start_s"][i]), float(a["end_s"][i]), int(a["first_note"][i]), int(a["note_count"][i]),
+                int(a["session"][i]))
+        for i in range(len(a["start_s"]))
+    )  # fmt: skip
+    return Practice(session_list, attempt_list, tuple(StreamDiagnostic(*x) for x in d), s, a)
+
+
+def features(
+    perf: Performance, attempts: Optional[Sequence[Attempt]] = None
+) -> dict[str, npt.NDArray[np.float64]]:
+    """Returns the practice features (docs/features.md) of each attempt as columns named by
+    :data:`FEATURE_NAMES`, one row per attempt; without ``attempts``, one row for the whole
+    performance."""
+    if attempts is None:
+        n = len(perf.notes["pitch"])
+        rows = _core.features(perf._impl, np.array([0]), np.array([n]), np.array([0.0]), np.array([perf.duration_s]))
+    else:
+        rows = _core.features(
+            perf._impl,
+            np.array([a.first_note for a in attempts], dtype=np.int64),
+            np.array([a.note_count for a in attempts], dtype=np.int64),
+            np.array([a.start_s for a in attempts], dtype=np.float64),
+            np.array([a.end_s for a in attempts], dtype=np.float64),
+        )
+    return {name: np.ascontiguousarray(rows[:, k]) for k, name in enumerate(FEATURE_NAMES)}
+
+
+class Sessionizer:
+    """The live sessionizer: push events with a monotonic clock in nanoseconds, take what finished.
+
+    >>> s = Sessionizer(attempt_gap=3.0)
+    >>> s.note_on(0, channel=0, pitch=60); s.note_off(500_000_000, channel=0, pitch=60)
+    >>> s.advance(10_000_000_000)
+    >>> [round(a.end_s, 3) for a in s.take_attempts()]
+    [0.5]
+    """
+
+    def __init__(self, *, attempt_gap: float = 3.0, session_gap: float = 600.0, stuck: float = 120.0) -> None:
+        self._impl = _core.Sessionizer(attempt_gap, session_gap, stuck)
+
+    def note_on(self, time_ns: int, channel: int, pitch: int) -> None:
+        self._impl.note_on(time_ns, channel, pitch)
+
+    def note_off(self, time_ns: int, channel: int, pitch: int) -> None:
+        self._impl.note_off(time_ns, channel, pitch)
+
+    def sustain(self, time_ns: int, channel: int, down: bool) -> None:
+        self._impl.sustain(time_ns, channel, down)
+
+    def advance(self, time_ns: int) -> None:
+        """Lets time pass with no event, closing an attempt or session whose gap has run out."""
+        self._impl.advance(time_ns)
+
+    def finish(self) -> None:
+        """Ends the stream: the open attempt and session are closed."""
+        self._impl.finish()
+
+    def take_attempts(self) -> list[Attempt]:
+        """Returns the attempts finished since the last call (times in seconds of the same clock)."""
+        return [Attempt(s / 1e9, e / 1e9, f, n, k) for s, e, f, n, k in self._impl.take_attempts()]
+
+    def take_sessions(self) -> list[Session]:
+        return [Session(s / 1e9, e / 1e9, f, a, n, p / 1e9) for s, e, f, a, n, p in self._impl.take_sessions()]
+
+    def take_diagnostics(self) -> list[StreamDiagnostic]:
+        return [StreamDiagnostic(i, t / 1e9, m) for i, t, m in self._impl.take_diagnostics()]
+
+    @property
+    def in_attempt(self) -> bool:
+        return self._impl.in_attempt
