@@ -354,7 +354,7 @@ analysis analyse(std::span<const seconds_t> onset_s, std::span<const std::uint8_
 }  // namespace
 
 const tempo_level_model& default_tempo_level_model() noexcept {
-  // Fitted on all 886 ASAP performances and their 30 s windows by /tmp/tempo_key/evaluate (softmax over
+  // Fitted on all 886 ASAP performances and their 30 s windows by bench/eval/tempo_key_eval (softmax over
   // candidates, target: the candidates within 4 % of the annotated tempo); docs/tempo_key.md reports
   // the figures of models fitted with each piece held out.
   static constexpr tempo_level_model model{1.3436,  -1.0387, 3.3628, -0.4769, -0.6434, 0.6648,  1.0565,  -1.4121,
