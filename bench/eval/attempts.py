@@ -105,7 +105,7 @@ def evaluate(corpus: Path, seed: int, days: int) -> dict[str, Any]:
         totals["baseline"] = [x + y for x, y in zip(totals["baseline"], counts)]
     print(file=sys.stderr)
     # Each performance of the corpus is one uninterrupted attempt: how often would a gap cut it?
-    whole = [continuo.read(corpus / (p.name + ".mid")) for p in pieces]
+    whole = [p.source for p in pieces if p.source is not None]
     cut_rate = {
         f"{gap:g}": float(np.mean([len(continuo.sessions(w, attempt_gap=gap).attempts) > 1 for w in whole]))
         for gap in SWEEP_GAPS_S

@@ -55,6 +55,7 @@ class Piece:
     velocity: IntArray
     pedal: FloatArray  # sustain spans, shape (n, 2): down and up times
     downbeats_s: FloatArray  # the start of every bar, and the end of the last one
+    source: Optional[continuo.Performance] = field(default=None, compare=False, repr=False)  # as read
 
     @property
     def bar_count(self) -> int:
@@ -97,6 +98,7 @@ def load_piece(corpus: Path, row: dict[str, str]) -> Optional[Piece]:
         velocity=np.asarray(notes["velocity"], dtype=np.int64),
         pedal=np.column_stack([sustain["onset_s"], sustain["offset_s"]]).astype(np.float64),
         downbeats_s=np.append(downbeats, end),
+        source=perf,
     )
 
 
@@ -129,6 +131,7 @@ def load_midi_piece(path: Path) -> Piece:
         velocity=np.asarray(notes["velocity"], dtype=np.int64),
         pedal=np.column_stack([sustain["onset_s"], sustain["offset_s"]]).astype(np.float64),
         downbeats_s=np.asarray(perf.tempo_map.tick_to_seconds(np.asarray(downbeats, dtype=np.int64)), dtype=np.float64),
+        source=perf,
     )
 
 
