@@ -4,12 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Build: compilers, CMake, GoogleTest, Boost.JSON. Tests: clang for libFuzzer and the sanitizer
+# Build: compilers, CMake, GoogleTest, Boost.JSON, Eigen. Tests: clang for libFuzzer and the sanitizer
 # runtimes, clang-format and clang-tidy, libsmf as an independent reference reader.
 apt_packages=(
   build-essential cmake ninja-build pkg-config git
   clang clang-format clang-tidy libclang-rt-14-dev
-  libgtest-dev libboost-json1.81-dev libsmf-dev
+  libgtest-dev libboost-json1.81-dev libsmf-dev libeigen3-dev
   python3 python3-venv python3-dev
 )
 

@@ -4,6 +4,7 @@
 #include <continuo/diagnostic.hpp>
 #include <continuo/features.hpp>
 #include <continuo/file.hpp>
+#include <continuo/fingerprint.hpp>
 #include <continuo/midi/reader.hpp>
 #include <continuo/midi/smf.hpp>
 #include <continuo/midi/writer.hpp>

@@ -1,0 +1,77 @@
+#pragma once
+/// \file Tempo-invariant fingerprints of played notes: hashes of note triples (Arzt & Widmer's method).
+///
+/// Notes are merged into onset events (a chord, even a slightly rolled one, is one event). Each event
+/// starts triples with the events that follow it: (e1, e2, e3) with e2 among the next `fan_out` events
+/// after e1 and e3 among the next `fan_out` after e2. A triple is hashed from the pitches of one line
+/// through the three events (the highest note of each, or the lowest: melody and bass) and the
+/// quantised ratio of its two time gaps. The ratio, not the gaps, goes into the hash, so the same
+/// passage played 30 % slower gives the same hashes; the span of the triple (e3 − e1, in seconds) is
+/// kept beside the hash so that a match also says how much faster or slower it was played.
+/// docs/embeddings.md gives the layout of the hash and the measured accuracy.
+
+#include <continuo/performance.hpp>
+#include <continuo/time.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace continuo {
+
+/// How to turn notes into fingerprints. The defaults are the ones measured in docs/embeddings.md.
+struct fingerprint_options {
+  /// Onsets closer than this to the first onset of an event join it (a chord, a rolled chord).
+  seconds_t merge_window_s = 0.05;
+  /// Each event pairs with this many following events, and those with as many again: fan_out²
+  /// triples per event and line.
+  std::size_t fan_out = 3;
+  /// Gaps longer than this do not form triples: what is played after a long pause is a new phrase.
+  seconds_t max_gap_s = 3.0;
+  /// Width of a bin of log2(gap1 / gap2): 0.5 puts 1:1, 2:1, 3:2 and 3:1 in different bins while
+  /// leaving room for expressive timing (a gap may stretch by about 19 % before it changes bin).
+  double ratio_bin_log2 = 0.5;
+  /// Hash pitch intervals instead of pitches: the same passage transposed gives the same hashes.
+  bool transposition_invariant = false;
+  /// Also emit the neighbouring ratio bin when a ratio lies within this fraction of a bin from a bin
+  /// edge. Used on the query side only, so that a ratio played across an edge still matches.
+  double edge_probe = 0.0;
+};
+
+/// One hashed note triple.
+struct fingerprint {
+  std::uint32_t hash = 0;   ///< Pitches (or intervals), line and ratio bin; see docs/embeddings.md.
+  std::uint32_t event = 0;  ///< Index of the triple's first event (see onset_events).
+  float onset_s = 0;        ///< Onset of the first event, seconds on the notes' clock.
+  float span_s = 0;         ///< Onset of the third event minus onset of the first, seconds (> 0).
+  friend constexpr bool operator==(const fingerprint&, const fingerprint&) = default;
+};
+
+/// One onset event: notes that start together.
+struct onset_event {
+  seconds_t onset_s = 0;     ///< Onset of the event's first note.
+  std::uint32_t first = 0;   ///< Index of the event's first note in the input.
+  std::uint32_t count = 0;   ///< Number of notes in the event.
+  std::uint8_t lowest = 0;   ///< Lowest pitch of the event.
+  std::uint8_t highest = 0;  ///< Highest pitch of the event.
+  friend constexpr bool operator==(const onset_event&, const onset_event&) = default;
+};
+
+/// Returns the onset events of notes given as columns of one length (onsets in seconds,
+/// non-decreasing, as read_performance returns them).
+[[nodiscard]] std::vector<onset_event> onset_events(std::span<const seconds_t> onset_s,
+                                                    std::span<const std::uint8_t> pitch,
+                                                    seconds_t merge_window_s = 0.05);
+
+/// Returns the fingerprints of onset events, in order of their first event.
+[[nodiscard]] std::vector<fingerprint> fingerprints(std::span<const onset_event> events,
+                                                    const fingerprint_options& options = {});
+
+/// Returns the fingerprints of notes [first, last) of `notes` (clamped to notes.size()).
+///
+///     const auto prints = continuo::fingerprints(perf.notes, 0, perf.notes.size());
+[[nodiscard]] std::vector<fingerprint> fingerprints(const note_columns& notes, std::size_t first, std::size_t last,
+                                                    const fingerprint_options& options = {});
+
+}  // namespace continuo
