@@ -61,3 +61,39 @@ def test_features_name_every_column_and_measure_the_scale() -> None:
 def test_bad_thresholds_raise() -> None:
     with pytest.raises(ValueError, match="attempt_gap"):
         continuo.sessions(scale_bursts(), attempt_gap=0)
+
+
+def metronomic_c_major(seconds: float = 40.0, bpm: float = 120.0, bass: bool = True) -> continuo.Performance:
+    """Quarter notes up and down a C major scale, with C and G in the bass on every fourth beat."""
+    beat_s = 60.0 / bpm
+    onsets = np.arange(0.0, seconds, beat_s)
+    scale = np.array([60, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65, 64, 62])
+    pitch = scale[np.arange(len(onsets)) % len(scale)]
+    chords = onsets[::4] if bass else onsets[:0]
+    return continuo.from_notes({
+        "onset_s": np.concatenate([onsets, chords, chords]),
+        "offset_s": np.concatenate([onsets, chords, chords]) + 0.9 * beat_s,
+        "pitch": np.concatenate([pitch, np.full(len(chords), 48), np.full(len(chords), 43)]),
+        "velocity": 70,
+    })  # fmt: skip
+
+
+def test_estimate_tempo_finds_a_metronome_in_any_window() -> None:
+    perf = metronomic_c_major(bpm=120.0, bass=False)  # with the bass, 60 bpm (half notes) is as fair a reading
+    whole = continuo.estimate_tempo(perf)
+    assert whole.bpm == pytest.approx(120.0, rel=1e-3) and whole.tempo_spread == pytest.approx(0.0, abs=1e-6)
+    assert 0 < whole.confidence <= 1 and whole.beat_count > 70
+    assert continuo.estimate_tempo(perf, 10.0, 20.0).bpm == pytest.approx(120.0, rel=1e-3)
+    empty = continuo.estimate_tempo(perf, 100.0, 200.0)
+    assert empty.bpm == 0 and empty.confidence == 0
+
+
+def test_estimate_key_names_the_signature_and_takes_a_profile() -> None:
+    perf = metronomic_c_major()
+    key = continuo.estimate_key(perf)
+    assert key.sharps == 0 and key.name == "C major" and key.note_count == len(perf.notes["pitch"])
+    assert continuo.estimate_key(perf, 0.0, 5.0, profile="krumhansl_kessler").note_count == 10 + 2 * 3
+    up_a_fifth = continuo.from_notes({**perf.notes, "pitch": perf.notes["pitch"] + 7})
+    assert continuo.estimate_key(up_a_fifth).sharps == 1
+    with pytest.raises(ValueError, match="unknown key profile 'shepard'"):
+        continuo.estimate_key(perf, profile="shepard")  # type: ignore[arg-type]

@@ -11,7 +11,21 @@ See docs/python.md for the guide, and ``continuo.plot`` for matplotlib drawings.
 
 from ._core import __version__
 from ._errors import Error, InvalidMidiError, WriteError
-from ._practice import FEATURE_NAMES, Attempt, Practice, Session, Sessionizer, StreamDiagnostic, features, sessions
+from ._practice import (
+    FEATURE_NAMES,
+    Attempt,
+    Key,
+    KeyProfile,
+    Practice,
+    Session,
+    Sessionizer,
+    StreamDiagnostic,
+    Tempo,
+    estimate_key,
+    estimate_tempo,
+    features,
+    sessions,
+)
 from ._performance import (
     Diagnostic,
     Limits,
@@ -31,6 +45,8 @@ __all__ = [
     "Diagnostic",
     "Error",
     "InvalidMidiError",
+    "Key",
+    "KeyProfile",
     "Limits",
     "NoteColumns",
     "Pairing",
@@ -41,9 +57,12 @@ __all__ = [
     "Source",
     "Status",
     "StreamDiagnostic",
+    "Tempo",
     "TempoMap",
     "WriteError",
     "__version__",
+    "estimate_key",
+    "estimate_tempo",
     "features",
     "from_notes",
     "read",

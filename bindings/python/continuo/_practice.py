@@ -118,6 +118,83 @@ def features(
     return {name: np.ascontiguousarray(rows[:, k]) for k, name in enumerate(FEATURE_NAMES)}
 
 
+KeyProfile = Literal[
+    "ensemble", "krumhansl_kessler", "temperley_kostka_payne", "albrecht_shanahan", "bellman_budge", "aarden_essen",
+    "sapp",
+]
+
+_MAJOR_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+_MINOR_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
+
+
+@dataclass(frozen=True)
+class Tempo:
+    """The beat of some notes, from their onsets alone (docs/tempo_key.md); ``bpm == 0`` when there is none."""
+
+    bpm: float
+    beat_period_s: float
+    confidence: float
+    #: Robust spread of ln(inter-beat interval): 0 for a metronome, 0.05 when beats vary by about 5 %.
+    tempo_spread: float
+    beat_count: int
+    event_count: int
+
+
+@dataclass(frozen=True)
+class Key:
+    """The key signature of some notes (docs/tempo_key.md): ``sharps`` > 0 sharps, < 0 flats, in -6..+5."""
+
+    sharps: int
+    tonic_pc: int
+    minor: bool
+    confidence: float
+    correlation: float
+    note_count: int
+
+    @property
+    def name(self) -> str:
+        """The best key, e.g. ``"Eb major"`` or ``"F# minor"``."""
+        if self.minor:
+            return f"{_MINOR_NAMES[self.tonic_pc]} minor"
+        return f"{_MAJOR_NAMES[self.tonic_pc]} major"
+
+
+def _note_range(perf: Performance, start_s: Optional[float], end_s: Optional[float]) -> tuple[int, int]:
+    """Returns the notes with onsets in [start_s, end_s) as indices [first, last)."""
+    onset = perf.notes["onset_s"]
+    first = 0 if start_s is None else int(np.searchsorted(onset, start_s, side="left"))
+    last = len(onset) if end_s is None else int(np.searchsorted(onset, end_s, side="left"))
+    return first, max(first, last)
+
+
+def estimate_tempo(perf: Performance, start_s: Optional[float] = None, end_s: Optional[float] = None) -> Tempo:
+    """Returns the beat of the notes that start in ``[start_s, end_s)`` (all of them by default),
+    estimated from the playing alone: no score, no tempo map.
+
+    >>> t = continuo.estimate_tempo(perf, 0.0, 30.0)   # the first 30 s
+    >>> t.bpm, t.confidence
+    """
+    first, last = _note_range(perf, start_s, end_s)
+    return Tempo(*_core.estimate_tempo(perf._impl, first, last))
+
+
+def estimate_key(
+    perf: Performance,
+    start_s: Optional[float] = None,
+    end_s: Optional[float] = None,
+    *,
+    profile: KeyProfile = "ensemble",
+) -> Key:
+    """Returns the key signature of the notes that start in ``[start_s, end_s)`` (all by default),
+    by correlating their duration-weighted pitch classes with key ``profile`` (docs/tempo_key.md).
+
+    >>> continuo.estimate_key(perf).name
+    'Eb major'
+    """
+    first, last = _note_range(perf, start_s, end_s)
+    return Key(*_core.estimate_key(perf._impl, first, last, profile))
+
+
 class Sessionizer:
     """The live sessionizer: push events with a monotonic clock in nanoseconds, take what finished.
 

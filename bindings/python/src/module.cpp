@@ -721,6 +721,47 @@ py::array_t<double> features_py(const py_performance& p, const py::array_t<std::
   return out;
 }
 
+/// Returns notes [first, last) clamped to the performance, refusing negative bounds.
+std::pair<std::size_t, std::size_t> note_range(const py_performance& p, std::int64_t first, std::int64_t last) {
+  if (first < 0 || last < 0) throw std::invalid_argument("note ranges must not be negative");
+  const auto n = p.perf().notes.size();
+  const auto to = std::min(static_cast<std::size_t>(last), n);
+  return {std::min(static_cast<std::size_t>(first), to), to};
+}
+
+py::tuple estimate_tempo_py(const py_performance& p, std::int64_t first, std::int64_t last) {
+  const auto [from, to] = note_range(p, first, last);
+  tempo_estimate t;
+  {
+    py::gil_scoped_release release;
+    t = estimate_tempo(p.perf().notes, from, to);
+  }
+  return py::make_tuple(t.bpm, t.beat_period_s, t.confidence, t.tempo_spread, t.beat_count, t.event_count);
+}
+
+key_profile key_profile_named(std::string_view wanted) {
+  for (const auto profile :
+       {key_profile::krumhansl_kessler, key_profile::temperley_kostka_payne, key_profile::albrecht_shanahan,
+        key_profile::bellman_budge, key_profile::aarden_essen, key_profile::sapp, key_profile::ensemble}) {
+    if (name(profile) == wanted) return profile;
+  }
+  throw std::invalid_argument("unknown key profile '" + std::string(wanted) +
+                              "': use krumhansl_kessler, temperley_kostka_payne, albrecht_shanahan, bellman_budge, "
+                              "aarden_essen, sapp or ensemble");
+}
+
+py::tuple estimate_key_py(const py_performance& p, std::int64_t first, std::int64_t last, const std::string& profile) {
+  const auto [from, to] = note_range(p, first, last);
+  key_options options;
+  options.profile = key_profile_named(profile);
+  key_estimate k;
+  {
+    py::gil_scoped_release release;
+    k = estimate_key(p.perf().notes, from, to, options);
+  }
+  return py::make_tuple(k.sharps, k.tonic_pc, k.minor, k.confidence, k.correlation, k.note_count);
+}
+
 py::list attempt_tuples(std::vector<attempt_span> attempts) {
   py::list out;
   for (const auto& a : attempts)
@@ -741,6 +782,9 @@ void register_practice(py::module_& m) {
         py::arg("session_gap_s"), py::arg("stuck_s"));
   m.def("features", &features_py, py::arg("performance"), py::arg("first_note"), py::arg("note_count"),
         py::arg("start_s"), py::arg("end_s"));
+  m.def("estimate_tempo", &estimate_tempo_py, py::arg("performance"), py::arg("first_note"), py::arg("last_note"));
+  m.def("estimate_key", &estimate_key_py, py::arg("performance"), py::arg("first_note"), py::arg("last_note"),
+        py::arg("profile"));
   m.def("feature_names", [] {
     py::list names;
     for (const auto name : feature_names()) names.append(std::string(name));
