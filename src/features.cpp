@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <limits>
 #include <numeric>
 
 namespace continuo {
@@ -167,25 +169,28 @@ practice_features compute_features(const performance& perf, std::size_t first_no
   }
   f.articulation = median(ratios);
 
-  // Polyphony: sweep over onsets (+1) and offsets (-1), weighting each count by how long it lasts.
-  std::vector<std::pair<double, int>> changes;
-  changes.reserve(2 * count);
-  for (std::size_t i = first; i < last; ++i) {
-    changes.emplace_back(n.onset_s[i], +1);
-    changes.emplace_back(n.offset_s[i], -1);
-  }
-  std::sort(changes.begin(), changes.end());  // at one instant, releases (-1) before strikes
-  int sounding = 0;
+  // Polyphony. ∫ sounding(t) dt is the sum of the notes' durations; ∫ [sounding(t) > 0] dt is the length
+  // of the union of their spans, swept in onset order (notes are sorted by onset); the most notes
+  // sounding at once is the largest number of earlier notes still held at some note's onset, kept in a
+  // min-heap of offsets (a note released at the instant another starts no longer sounds).
   double weighted = 0;
   double sounding_time = 0;
-  for (std::size_t i = 0; i < changes.size(); ++i) {
-    if (i > 0 && sounding > 0) {
-      const double dt = changes[i].first - changes[i - 1].first;
-      weighted += sounding * dt;
-      sounding_time += dt;
+  double union_end = -std::numeric_limits<double>::infinity();
+  std::vector<double> held;  // offsets of the notes sounding, as a min-heap
+  for (std::size_t i = first; i < last; ++i) {
+    const double on = n.onset_s[i];
+    const double off = n.offset_s[i];
+    if (!(off > on)) continue;  // a note of no duration never sounds
+    weighted += off - on;
+    sounding_time += std::max(0.0, off - std::max(on, union_end));
+    union_end = std::max(union_end, off);
+    while (!held.empty() && held.front() <= on) {
+      std::pop_heap(held.begin(), held.end(), std::greater<>{});
+      held.pop_back();
     }
-    sounding += changes[i].second;
-    f.polyphony_max = std::max(f.polyphony_max, static_cast<double>(sounding));
+    held.push_back(off);
+    std::push_heap(held.begin(), held.end(), std::greater<>{});
+    f.polyphony_max = std::max(f.polyphony_max, static_cast<double>(held.size()));
   }
   f.polyphony_mean = sounding_time > 0 ? weighted / sounding_time : f.polyphony_max;
 
