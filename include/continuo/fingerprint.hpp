@@ -64,6 +64,63 @@ struct onset_event {
                                                     std::span<const std::uint8_t> pitch,
                                                     seconds_t merge_window_s = 0.05);
 
+namespace detail {
+/// Returns the hash of a triple (docs/embeddings.md gives the layout).
+[[nodiscard]] std::uint32_t triple_hash(int p1, int p2, int p3, std::uint32_t line, int ratio_bin,
+                                        bool invariant) noexcept;
+/// Returns log2 of the gaps from each event to its next `fan_out` events, row-major (0 past the end).
+[[nodiscard]] std::vector<float> log2_gaps(std::span<const onset_event> events, std::size_t fan_out);
+inline constexpr int max_ratio_bin = 7;
+}  // namespace detail
+
+/// Calls `visit(const fingerprint&)` for each fingerprint of onset events, in order of their first
+/// event: what fingerprints() returns, without storing it (an embedding hashes them as they come).
+template <class Visit>
+void for_each_fingerprint(std::span<const onset_event> events, const fingerprint_options& options, Visit&& visit) {
+  const std::size_t n = events.size();
+  const std::size_t fan = options.fan_out > 0 ? options.fan_out : 1;
+  const std::vector<float> log2_gap = detail::log2_gaps(events, fan);  // one log2 per pair, not per triple
+  const double per_bin = 1.0 / (options.ratio_bin_log2 > 0 ? options.ratio_bin_log2 : 0.5);
+  const bool invariant = options.transposition_invariant;
+  const auto emit = [&](const onset_event& a, const onset_event& b, const onset_event& c, std::uint32_t event,
+                        int bin) {
+    const auto onset = static_cast<float>(a.onset_s);
+    const auto span = static_cast<float>(c.onset_s - a.onset_s);
+    visit(fingerprint{detail::triple_hash(a.highest, b.highest, c.highest, 0, bin, invariant), event, onset, span});
+    // A line of single notes has one pitch per event: the bass line would repeat the melody's hash.
+    if (a.count > 1 || b.count > 1 || c.count > 1) {
+      visit(fingerprint{detail::triple_hash(a.lowest, b.lowest, c.lowest, 1, bin, invariant), event, onset, span});
+    }
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = i + 1; j < n && j <= i + fan; ++j) {
+      if (events[j].onset_s - events[i].onset_s > options.max_gap_s) break;
+      const double log2_gap1 = log2_gap[i * fan + (j - i - 1)];
+      for (std::size_t k = j + 1; k < n && k <= j + fan; ++k) {
+        if (events[k].onset_s - events[j].onset_s > options.max_gap_s) break;
+        // Events are at least merge_window_s apart, so both gaps are positive.
+        const double scaled = (log2_gap1 - log2_gap[j * fan + (k - j - 1)]) * per_bin;
+        const double limit = detail::max_ratio_bin + 0.5;
+        const double clamped = scaled < -limit ? -limit : (scaled > limit ? limit : scaled);
+        // Rounds half away from zero, as std::round does, without a call into libm.
+        int bin = clamped >= 0 ? static_cast<int>(clamped + 0.5) : -static_cast<int>(0.5 - clamped);
+        bin = bin > detail::max_ratio_bin ? detail::max_ratio_bin
+                                          : (bin < -detail::max_ratio_bin ? -detail::max_ratio_bin : bin);
+        const auto event = static_cast<std::uint32_t>(i);
+        emit(events[i], events[j], events[k], event, bin);
+        const double offset = scaled - bin;
+        if (options.edge_probe > 0 && offset > -0.5 && offset < 0.5 &&
+            0.5 - (offset < 0 ? -offset : offset) < options.edge_probe) {
+          const int neighbour = bin + (offset > 0 ? 1 : -1);
+          if (neighbour >= -detail::max_ratio_bin && neighbour <= detail::max_ratio_bin) {
+            emit(events[i], events[j], events[k], event, neighbour);
+          }
+        }
+      }
+    }
+  }
+}
+
 /// Returns the fingerprints of onset events, in order of their first event.
 [[nodiscard]] std::vector<fingerprint> fingerprints(std::span<const onset_event> events,
                                                     const fingerprint_options& options = {});
