@@ -39,6 +39,19 @@ std::string_view name(diagnostic_id id) noexcept {
     case diagnostic_id::clock_backwards: return "stream.clock_backwards";
     case diagnostic_id::clock_jump: return "stream.clock_jump";
     case diagnostic_id::stuck: return "stream.stuck";
+    case diagnostic_id::index_dimension_invalid: return "index.dimension_invalid";
+    case diagnostic_id::index_dimension_mismatch: return "index.dimension_mismatch";
+    case diagnostic_id::index_value_not_finite: return "index.value_not_finite";
+    case diagnostic_id::index_zero_vector: return "index.zero_vector";
+    case diagnostic_id::index_io_failed: return "index.io_failed";
+    case diagnostic_id::index_magic_invalid: return "index.magic_invalid";
+    case diagnostic_id::index_version_unsupported: return "index.version_unsupported";
+    case diagnostic_id::index_header_invalid: return "index.header_invalid";
+    case diagnostic_id::index_truncated: return "index.truncated";
+    case diagnostic_id::index_trailing_bytes: return "index.trailing_bytes";
+    case diagnostic_id::index_checksum_mismatch: return "index.checksum_mismatch";
+    case diagnostic_id::index_duplicate_id: return "index.duplicate_id";
+    case diagnostic_id::index_value_invalid: return "index.value_invalid";
   }
   return "unknown";
 }

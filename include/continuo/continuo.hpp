@@ -5,6 +5,7 @@
 #include <continuo/features.hpp>
 #include <continuo/file.hpp>
 #include <continuo/fingerprint.hpp>
+#include <continuo/index.hpp>
 #include <continuo/midi/reader.hpp>
 #include <continuo/midi/smf.hpp>
 #include <continuo/midi/writer.hpp>

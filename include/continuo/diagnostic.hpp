@@ -49,6 +49,20 @@ enum class diagnostic_id : std::uint16_t {
   clock_backwards = 501,  ///< An event older than the one before it; taken as simultaneous.
   clock_jump = 502,       ///< The clock stepped forward by more than sessionizer_options::clock_jump_s.
   stuck = 503,            ///< A key or sustain pedal held past sessionizer_options::stuck_s; released.
+  // Similarity index (6xx): vectors given to continuo::vector_index, and its files.
+  index_dimension_invalid = 601,    ///< A dimension of 0 or above index_options::max_dimension.
+  index_dimension_mismatch = 602,   ///< A vector or query whose length is not the index's dimension.
+  index_value_not_finite = 603,     ///< A NaN or infinite value in a vector or query.
+  index_zero_vector = 604,          ///< A vector or query of norm 0: it has no direction to compare.
+  index_io_failed = 610,            ///< An index file that cannot be opened, read or written.
+  index_magic_invalid = 611,        ///< Input that does not start with "CNTIDX": not an index file.
+  index_version_unsupported = 612,  ///< An index file of a format version this build cannot read.
+  index_header_invalid = 613,       ///< A header field out of range (dimension, storage, reserved bytes).
+  index_truncated = 614,            ///< An index file shorter than its header's vector count requires.
+  index_trailing_bytes = 615,       ///< Bytes after the checksum of an index file.
+  index_checksum_mismatch = 616,    ///< An index file whose checksum does not match its bytes.
+  index_duplicate_id = 617,         ///< An index file that stores one id twice.
+  index_value_invalid = 618,        ///< A stored value out of range (non-finite, not unit norm, code -128).
 };
 
 /// Returns the stable name of an id, e.g. "smf.vlq_too_long".

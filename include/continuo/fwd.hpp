@@ -16,6 +16,12 @@ struct pedal_span;
 struct control_change;
 struct performance;
 struct performance_options;
+class vector_index;
+struct index_options;
+struct search_filter;
+struct search_hit;
+struct vector_metadata;
+enum class vector_storage : std::uint8_t;
 namespace midi {
 struct division;
 struct event;

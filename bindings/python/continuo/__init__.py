@@ -11,6 +11,7 @@ See docs/python.md for the guide, and ``continuo.plot`` for matplotlib drawings.
 
 from ._core import __version__
 from ._errors import Error, InvalidMidiError, WriteError
+from ._index import Index, IndexDataError
 from ._practice import (
     FEATURE_NAMES,
     Attempt,
@@ -44,6 +45,8 @@ __all__ = [
     "Attempt",
     "Diagnostic",
     "Error",
+    "Index",
+    "IndexDataError",
     "InvalidMidiError",
     "Key",
     "KeyProfile",
