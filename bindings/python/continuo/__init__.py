@@ -10,6 +10,7 @@ See docs/python.md for the guide, and ``continuo.plot`` for matplotlib drawings.
 """
 
 from ._core import __version__
+from ._embedding import Occurrence, Passage, Windows, embed, embed_notes, embed_windows, passages
 from ._errors import Error, InvalidMidiError, WriteError
 from ._practice import FEATURE_NAMES, Attempt, Practice, Session, Sessionizer, StreamDiagnostic, features, sessions
 from ._performance import (
@@ -33,7 +34,9 @@ __all__ = [
     "InvalidMidiError",
     "Limits",
     "NoteColumns",
+    "Occurrence",
     "Pairing",
+    "Passage",
     "Performance",
     "Practice",
     "Session",
@@ -42,10 +45,15 @@ __all__ = [
     "Status",
     "StreamDiagnostic",
     "TempoMap",
+    "Windows",
     "WriteError",
     "__version__",
+    "embed",
+    "embed_notes",
+    "embed_windows",
     "features",
     "from_notes",
+    "passages",
     "read",
     "sessions",
 ]
