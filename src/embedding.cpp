@@ -90,11 +90,12 @@ void triple_block(std::span<const onset_event> events, const embedding_options& 
   const bool invariant = options.transposition_invariant;
   const auto bins = static_cast<std::uint64_t>(out.size());
   constexpr int max_bin = 7;
-  std::array<double, 2 * max_bin> edges{};     // ratio where bin b - 1 turns into bin b, for b = -6..7
-  std::array<double, 2 * max_bin + 1> low{};   // below this, a ratio of bin b is within `probe` of its lower edge
-  std::array<double, 2 * max_bin + 1> high{};  // at or above this, within `probe` of its upper edge
+  constexpr std::size_t bin_count = 2 * std::size_t{max_bin} + 1;
+  std::array<double, bin_count - 1> edges{};  // ratio where bin b - 1 turns into bin b, for b = -6..7
+  std::array<double, bin_count> low{};        // below this, a ratio of bin b is within `probe` of its lower edge
+  std::array<double, bin_count> high{};       // at or above this, within `probe` of its upper edge
   for (int b = -max_bin; b <= max_bin; ++b) {
-    const auto at = static_cast<std::size_t>(b + max_bin);
+    const auto at = static_cast<std::size_t>(b) + std::size_t{max_bin};
     if (b > -max_bin) edges[at - 1] = std::exp2((b - 0.5) * w);
     low[at] = std::exp2((b - 0.5 + probe) * w);
     high[at] = std::exp2((b + 0.5 - probe) * w);
