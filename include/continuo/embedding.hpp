@@ -5,7 +5,7 @@
 /// dot product of two vectors is their cosine similarity:
 /// - *triples*: the note-triple fingerprints of continuo/fingerprint.hpp (tempo-invariant: pitches of the
 ///   melody and bass lines and the ratio of the two gaps), feature-hashed with a sign (a count sketch) into
-///   `triple_dimension` bins, with sublinear term frequency. The signed hash makes collisions cancel on
+///   `triple_dimension` bins, then the signed square root of each bin. The signed hash makes collisions cancel on
 ///   average instead of adding up, which is what lets 896 bins do the work of a 4096-bin unsigned vector.
 /// - *pitch*: pitch-class, bass pitch-class, melodic interval, bass interval, vertical interval-class and
 ///   register histograms (96 bins).
