@@ -2,12 +2,14 @@
 /// \file Everything in one include.
 
 #include <continuo/diagnostic.hpp>
+#include <continuo/embedding.hpp>
 #include <continuo/features.hpp>
 #include <continuo/file.hpp>
 #include <continuo/fingerprint.hpp>
 #include <continuo/midi/reader.hpp>
 #include <continuo/midi/smf.hpp>
 #include <continuo/midi/writer.hpp>
+#include <continuo/passages.hpp>
 #include <continuo/performance.hpp>
 #include <continuo/session.hpp>
 #include <continuo/signature.hpp>

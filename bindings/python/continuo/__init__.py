@@ -10,6 +10,7 @@ See docs/python.md for the guide, and ``continuo.plot`` for matplotlib drawings.
 """
 
 from ._core import __version__
+from ._embedding import Occurrence, Passage, Windows, embed, embed_notes, embed_windows, passages
 from ._errors import Error, InvalidMidiError, WriteError
 from ._practice import (
     FEATURE_NAMES,
@@ -49,7 +50,9 @@ __all__ = [
     "KeyProfile",
     "Limits",
     "NoteColumns",
+    "Occurrence",
     "Pairing",
+    "Passage",
     "Performance",
     "Practice",
     "Session",
@@ -59,12 +62,17 @@ __all__ = [
     "StreamDiagnostic",
     "Tempo",
     "TempoMap",
+    "Windows",
     "WriteError",
     "__version__",
+    "embed",
+    "embed_notes",
+    "embed_windows",
     "estimate_key",
     "estimate_tempo",
     "features",
     "from_notes",
+    "passages",
     "read",
     "sessions",
 ]

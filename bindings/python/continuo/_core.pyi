@@ -110,3 +110,41 @@ class Sessionizer:
     def in_session(self) -> bool: ...
     @property
     def keys_down(self) -> int: ...
+
+EMBEDDING_DEFAULTS: tuple[int, float, float, float]
+
+def embed(
+    onset_s: npt.NDArray[np.float64],
+    pitch: npt.NDArray[np.uint8],
+    triple_dimension: int,
+    transposition_invariant: bool,
+    triple_weight: float,
+    pitch_weight: float,
+    rhythm_weight: float,
+) -> npt.NDArray[np.float32]: ...
+def embed_windows(
+    onset_s: npt.NDArray[np.float64],
+    pitch: npt.NDArray[np.uint8],
+    length_s: float,
+    hop_s: float,
+    length_events: int,
+    hop_events: int,
+    threads: int,
+    triple_dimension: int,
+    transposition_invariant: bool,
+    triple_weight: float,
+    pitch_weight: float,
+    rhythm_weight: float,
+) -> tuple[npt.NDArray[np.float32], dict[str, npt.NDArray[Any]]]: ...
+def passages(
+    sessions: list[
+        tuple[str, float, npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+    ],
+    attempt_gap_s: float,
+    min_matches: int,
+    min_events: int,
+    min_occurrences: int,
+    max_candidates: int,
+    min_bpm_confidence: float,
+    threads: int,
+) -> list[tuple[int, list[tuple[int, int, int, float, float, float, float, float, int]]]]: ...

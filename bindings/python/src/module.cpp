@@ -31,6 +31,10 @@
 namespace py = pybind11;
 
 namespace continuo::python {
+
+/// Registers embed, embed_windows and passages (bindings/python/src/embedding.cpp).
+void register_embedding(py::module_& m);
+
 namespace {
 
 // ---- numpy arrays over C++ memory ----------------------------------------------------------------
@@ -877,4 +881,5 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("time_core_read", &continuo::python::time_core_read, py::arg("buffers"), py::arg("pairing"), py::arg("repeat"));
   continuo::python::register_practice(m);
+  continuo::python::register_embedding(m);
 }
