@@ -78,65 +78,17 @@ void rotation_invariant(std::span<float> pc) {
 
 void triple_block(std::span<const onset_event> events, const embedding_options& options, std::span<float> out) {
   if (out.empty() || events.size() < 3) return;
-  // The triples of fingerprints(), enumerated here without building the list: the vector needs only
-  // their pitches, line and ratio bin, and a session of 100 000 notes must embed faster than it parses.
-  // The ratio bin is found by comparing the gap ratio with precomputed bin edges instead of taking a
-  // logarithm per triple: the same bins, since 2^x is increasing.
-  const auto& fo = options.fingerprint;
-  const std::size_t n = events.size();
-  const std::size_t fan = std::max<std::size_t>(fo.fan_out, 1);
-  const double w = fo.ratio_bin_log2 > 0 ? fo.ratio_bin_log2 : 0.5;
-  const double probe = std::max(fo.edge_probe, 0.0);
-  const bool invariant = options.transposition_invariant;
+  // The fingerprints are visited, never stored: a session of 100 000 notes must embed faster than it parses.
+  fingerprint_options fo = options.fingerprint;
+  fo.transposition_invariant = options.transposition_invariant;
   const auto bins = static_cast<std::uint64_t>(out.size());
-  constexpr int max_bin = 7;
-  constexpr std::size_t bin_count = 2 * std::size_t{max_bin} + 1;
-  std::array<double, bin_count - 1> edges{};  // ratio where bin b - 1 turns into bin b, for b = -6..7
-  std::array<double, bin_count> low{};        // below this, a ratio of bin b is within `probe` of its lower edge
-  std::array<double, bin_count> high{};       // at or above this, within `probe` of its upper edge
-  for (int b = -max_bin; b <= max_bin; ++b) {
-    const auto at = static_cast<std::size_t>(b) + std::size_t{max_bin};
-    if (b > -max_bin) edges[at - 1] = std::exp2((b - 0.5) * w);
-    low[at] = std::exp2((b - 0.5 + probe) * w);
-    high[at] = std::exp2((b + 0.5 - probe) * w);
-  }
-  auto add = [&](int p1, int p2, int p3, std::uint32_t line, int bin) {
-    std::uint32_t key = 0;
-    if (invariant) {
-      key = static_cast<std::uint32_t>(p2 - p1 + 128) | (static_cast<std::uint32_t>(p3 - p2 + 128) << 8U) | (1U << 16U);
-    } else {
-      key = static_cast<std::uint32_t>(p1) | (static_cast<std::uint32_t>(p2) << 7U) |
-            (static_cast<std::uint32_t>(p3) << 14U);
-    }
-    key |= (line << 22U) | (static_cast<std::uint32_t>(bin + 8) << 23U);
-    const std::uint32_t h = mix(key);
+  for_each_fingerprint(events, fo, [&](const fingerprint& f) {
+    const std::uint32_t h = mix(f.hash);
     out[static_cast<std::size_t>((std::uint64_t{h} * bins) >> 32U)] += (h & 1U) != 0 ? -1.0F : 1.0F;
-  };
-  auto emit = [&](const onset_event& a, const onset_event& b, const onset_event& c, int bin) {
-    add(a.highest, b.highest, c.highest, 0, bin);
-    if (a.count > 1 || b.count > 1 || c.count > 1) add(a.lowest, b.lowest, c.lowest, 1, bin);
-  };
-  for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t j = i + 1; j < n && j <= i + fan; ++j) {
-      const double g1 = events[j].onset_s - events[i].onset_s;
-      if (g1 > fo.max_gap_s) break;
-      for (std::size_t k = j + 1; k < n && k <= j + fan; ++k) {
-        const double g2 = events[k].onset_s - events[j].onset_s;
-        if (g2 > fo.max_gap_s) break;
-        const double ratio = g1 / g2;
-        const auto at = static_cast<std::size_t>(std::upper_bound(edges.begin(), edges.end(), ratio) - edges.begin());
-        const int bin = static_cast<int>(at) - max_bin;
-        emit(events[i], events[j], events[k], bin);
-        if (probe > 0) {
-          if (ratio < low[at] && bin > -max_bin) emit(events[i], events[j], events[k], bin - 1);
-          if (ratio >= high[at] && bin < max_bin) emit(events[i], events[j], events[k], bin + 1);
-        }
-      }
-    }
-  }
+  });
   // Signed square root of each bin (power normalisation): a figure repeated ten times (an Alberti bass)
-  // weighs about three times one played once, not ten times; it works on the bins because the counts are
-  // never gathered per triple (sorting them was most of the cost).
+  // weighs about three times one played once, not ten times. It works on the bins, not per triple:
+  // gathering the counts of each triple would mean storing and sorting them.
   for (float& x : out) x = std::copysign(std::sqrt(std::abs(x)), x);
   normalise(out);
 }
