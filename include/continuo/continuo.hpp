@@ -9,6 +9,7 @@
 #include <continuo/midi/smf.hpp>
 #include <continuo/midi/writer.hpp>
 #include <continuo/performance.hpp>
+#include <continuo/repertoire.hpp>
 #include <continuo/session.hpp>
 #include <continuo/signature.hpp>
 #include <continuo/tempo_map.hpp>
