@@ -4,6 +4,7 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <numeric>
 #include <utility>
@@ -78,6 +79,9 @@ struct repertoire::match {
   std::uint32_t query_event = 0;
   std::uint32_t reference_event = 0;
   float log_ratio = 0;  ///< ln(reference span / query span): ln(query tempo / reference tempo).
+  /// 1 / the number of triples of the piece this query triple matched: a query triple that meets a
+  /// trill or a repeated chord matched many times casts one vote, not many.
+  float weight = 1;
 };
 
 /// A query, fingerprinted.
@@ -251,6 +255,7 @@ std::vector<repertoire::match> repertoire::matches(const query& q) const {
   const double lo = std::log(options_.min_tempo_ratio);
   const double hi = std::log(options_.max_tempo_ratio);
   for (const auto& f : q.prints) {
+    const std::size_t block = out.size();
     const std::uint32_t key = mix(f.hash);
     std::size_t count = 0;
     for (const auto& s : segments_) {
@@ -265,8 +270,16 @@ std::vector<repertoire::match> repertoire::matches(const query& q) const {
         if (p.hash != f.hash) continue;
         const double log_ratio = std::log(static_cast<double>(p.span_s) / f.span_s);
         if (log_ratio < lo || log_ratio > hi) continue;
-        out.push_back({p.piece, f.event, p.event, static_cast<float>(log_ratio)});
+        out.push_back({p.piece, f.event, p.event, static_cast<float>(log_ratio), 1.0F});
       }
+    }
+    std::sort(out.begin() + static_cast<std::ptrdiff_t>(block), out.end(),
+              [](const match& a, const match& b) { return a.piece < b.piece; });
+    for (std::size_t i = block; i < out.size();) {
+      std::size_t j = i;
+      while (j < out.size() && out[j].piece == out[i].piece) ++j;
+      for (std::size_t k = i; k < j; ++k) out[k].weight = 1.0F / static_cast<float>(j - i);
+      i = j;
     }
   }
   // Group by piece (counting sort: stable, so each piece's matches stay in query order).
@@ -305,7 +318,7 @@ std::pair<hough, std::vector<std::uint32_t>> densest(std::span<const Match> ms, 
   for (std::size_t i = 0; i < ms.size(); ++i) {
     if (!usable.empty() && !usable[i]) continue;
     const auto b = static_cast<std::size_t>(std::clamp((ms[i].log_ratio - lo) / o.tempo_bin, 0.0, double(bins - 1)));
-    histogram[b + 1] += 1;
+    histogram[b + 1] += ms[i].weight;
     ++used;
   }
   if (used < 3) return {best, inliers};
@@ -331,9 +344,13 @@ std::pair<hough, std::vector<std::uint32_t>> densest(std::span<const Match> ms, 
   std::size_t first = 0;
   std::size_t best_first = 0;
   std::size_t best_count = 0;
+  double sum = 0;
+  double best_sum = 0;
   for (std::size_t last = 0; last < offsets.size(); ++last) {
-    while (offsets[last].first - offsets[first].first > o.offset_window_s) ++first;
-    if (last + 1 - first > best_count) {
+    sum += ms[offsets[last].second].weight;
+    while (offsets[last].first - offsets[first].first > o.offset_window_s) sum -= ms[offsets[first++].second].weight;
+    if (sum > best_sum + 1e-9) {
+      best_sum = sum;
       best_count = last + 1 - first;
       best_first = first;
     }
@@ -345,7 +362,9 @@ std::pair<hough, std::vector<std::uint32_t>> densest(std::span<const Match> ms, 
     ratios.push_back(ms[offsets[k].second].log_ratio);
   }
   std::nth_element(ratios.begin(), ratios.begin() + static_cast<std::ptrdiff_t>(ratios.size() / 2), ratios.end());
-  best.score = static_cast<double>(best_count);
+  double exact = 0;  // summed afresh: the sliding sum above gathers rounding errors
+  for (std::size_t k = best_first; k < best_first + best_count; ++k) exact += ms[offsets[k].second].weight;
+  best.score = std::round(exact * 1000) / 1000;
   best.log_ratio = ratios[ratios.size() / 2];
   best.offset_s = offsets[best_first].first;
   std::sort(inliers.begin(), inliers.end());
@@ -473,39 +492,70 @@ location repertoire::locate(const query& q, std::uint32_t piece, const std::vect
     double log_ratio;
   };
   std::vector<found> passages;
+  double strongest = 0;
   while (passages.size() < options_.max_passages) {
     auto [h, inliers] = densest(std::span<const match>(ms), usable, query_onset, reference_onset, options_, origin);
-    if (h.score < options_.min_passage_score || inliers.empty()) break;
-    // The inliers' query times, cut at the widest pause: chance matches far from the rest are dropped.
-    std::vector<std::pair<seconds_t, seconds_t>> pairs;  // (query time, reference time) of each inlier
-    for (const auto i : inliers) pairs.emplace_back(query_onset(ms[i]), reference_onset(ms[i]));
-    std::sort(pairs.begin(), pairs.end());
+    const double needed = std::max(options_.min_passage_score, options_.min_passage_share * strongest);
+    if (h.score < needed || inliers.empty()) break;
+    // The inliers' query times, cut at long pauses: chance matches far from the rest are dropped.
+    struct inlier {
+      seconds_t query_s;
+      seconds_t reference_s;
+      double weight;
+      bool operator<(const inlier& other) const noexcept { return query_s < other.query_s; }
+    };
+    std::vector<inlier> pairs;
+    pairs.reserve(inliers.size());
+    for (const auto i : inliers) pairs.push_back({query_onset(ms[i]), reference_onset(ms[i]), ms[i].weight});
+    std::stable_sort(pairs.begin(), pairs.end());
     std::size_t run_first = 0;
     std::size_t best_first = 0;
-    std::size_t best_size = 0;
+    std::size_t best_last = 0;
+    double run = 0;
+    double best_run = -1;
     for (std::size_t k = 0; k < pairs.size(); ++k) {
-      if (k > 0 && pairs[k].first - pairs[k - 1].first > 3 * options_.offset_window_s + 2.0) run_first = k;
-      if (k + 1 - run_first > best_size) {
-        best_size = k + 1 - run_first;
+      if (k > 0 && pairs[k].query_s - pairs[k - 1].query_s > 3 * options_.offset_window_s + 2.0) {
+        run_first = k;
+        run = 0;
+      }
+      run += pairs[k].weight;
+      if (run > best_run) {
+        best_run = run;
         best_first = run_first;
+        best_last = k;
       }
     }
     const auto& a = pairs[best_first];
-    const auto& b = pairs[best_first + best_size - 1];
+    const auto& b = pairs[best_last];
+    // Each end is placed by the median of the few inliers nearest it, carried to the end at the voted
+    // tempo: one inlier alone may be a chance match anywhere in the offset window.
+    const double ratio = std::exp(h.log_ratio);
+    const auto placed = [&](std::size_t from, std::size_t to, seconds_t at) {
+      std::vector<seconds_t> guesses;
+      for (std::size_t k = from; k < to; ++k) guesses.push_back(pairs[k].reference_s + ratio * (at - pairs[k].query_s));
+      std::nth_element(guesses.begin(), guesses.begin() + static_cast<std::ptrdiff_t>(guesses.size() / 2),
+                       guesses.end());
+      return guesses[guesses.size() / 2];
+    };
+    constexpr std::size_t nearest = 9;
+    const std::size_t count = best_last + 1 - best_first;
     found f{};
     f.log_ratio = h.log_ratio;
-    f.p.query_start_s = a.first;
-    f.p.query_end_s = b.first;
-    f.p.reference_start_s = a.second;
-    f.p.reference_end_s = b.second;
-    f.p.score = static_cast<double>(best_size);
+    f.p.query_start_s = a.query_s;
+    f.p.query_end_s = b.query_s;
+    f.p.reference_start_s = placed(best_first, best_first + std::min(count, nearest), a.query_s);
+    f.p.reference_end_s = placed(best_last + 1 - std::min(count, nearest), best_last + 1, b.query_s);
+    f.p.score = std::round(best_run * 1000) / 1000;
     f.p.tempo_ratio = std::exp(h.log_ratio);
     for (std::size_t i = 0; i < ms.size(); ++i) {
       const seconds_t t = query_onset(ms[i]);
-      if (t >= a.first && t <= b.first) usable[i] = false;
+      if (t >= a.query_s && t <= b.query_s) usable[i] = false;
     }
     for (const auto i : inliers) usable[i] = false;
-    if (f.p.score >= options_.min_passage_score) passages.push_back(f);
+    if (f.p.score >= needed) {
+      strongest = std::max(strongest, f.p.score);
+      passages.push_back(f);
+    }
   }
   std::sort(passages.begin(), passages.end(),
             [](const found& x, const found& y) { return x.p.query_start_s < y.p.query_start_s; });
@@ -518,8 +568,15 @@ location repertoire::locate(const query& q, std::uint32_t piece, const std::vect
     const double ratio = p.tempo_ratio;
     const seconds_t left = k == 0 ? q_first : (passages[k - 1].p.query_end_s + p.query_start_s) / 2;
     const seconds_t right = k + 1 == passages.size() ? q_last : (p.query_end_s + passages[k + 1].p.query_start_s) / 2;
-    const seconds_t new_start = std::max(left, p.query_start_s - max_extension_s);
-    const seconds_t new_end = std::min(right, p.query_end_s + max_extension_s);
+    // Snapped to the query's own onsets, so that a passage never reaches into the pause after it.
+    seconds_t new_start = std::max(left, p.query_start_s - max_extension_s);
+    seconds_t new_end = std::min(right, p.query_end_s + max_extension_s);
+    const auto after = std::lower_bound(q.events.begin(), q.events.end(), new_start,
+                                        [](const onset_event& e, seconds_t t) { return e.onset_s < t; });
+    if (after != q.events.end()) new_start = std::min(after->onset_s, p.query_start_s);
+    const auto before = std::upper_bound(q.events.begin(), q.events.end(), new_end,
+                                         [](seconds_t t, const onset_event& e) { return t < e.onset_s; });
+    if (before != q.events.begin()) new_end = std::max(std::prev(before)->onset_s, p.query_end_s);
     p.reference_start_s -= ratio * (p.query_start_s - new_start);
     p.reference_end_s += ratio * (new_end - p.query_end_s);
     p.query_start_s = new_start;
@@ -539,7 +596,7 @@ location repertoire::locate(const query& q, std::uint32_t piece, const std::vect
           std::upper_bound(q.events.begin(), q.events.end(), p.query_end_s,
                            [](seconds_t t, const onset_event& e) { return t < e.onset_s; }) -
           q.events.begin());
-      const seconds_t margin = std::max(4.0, 0.25 * (p.reference_end_s - p.reference_start_s));
+      const seconds_t margin = std::max(2.0, 0.1 * (p.reference_end_s - p.reference_start_s));
       const auto ra = static_cast<std::size_t>(
           std::lower_bound(ref.events.begin(), ref.events.end(), p.reference_start_s - margin,
                            [](const onset_event& e, seconds_t t) { return e.onset_s < t; }) -
@@ -614,7 +671,10 @@ location repertoire::locate(const query& q, std::uint32_t piece, const std::vect
       p.reference_end_s = r1;
       p.query_start_s = q0;
       p.query_end_s = q1;
-      if (q1 - q0 > 2.0 && r1 > r0) p.tempo_ratio = (r1 - r0) / (q1 - q0);
+      // The alignment's tempo over the whole passage, unless the path collapsed (a degenerate alignment
+      // says nothing; the votes' tempo stands then).
+      const double aligned = q1 - q0 > 2.0 && r1 > r0 ? (r1 - r0) / (q1 - q0) : 0.0;
+      if (aligned > p.tempo_ratio / 1.5 && aligned < p.tempo_ratio * 1.5) p.tempo_ratio = aligned;
     }
   }
   for (auto& f : passages) {
