@@ -11,6 +11,16 @@ See docs/python.md for the guide, and ``continuo.plot`` for matplotlib drawings.
 
 from ._core import __version__
 from ._errors import Error, InvalidMidiError, WriteError
+from ._repertoire import (
+    Alternative,
+    AttemptAnalysis,
+    BarHeatmap,
+    Identification,
+    Passage,
+    Repertoire,
+    SessionAnalysis,
+    bar_grid,
+)
 from ._practice import FEATURE_NAMES, Attempt, Practice, Session, Sessionizer, StreamDiagnostic, features, sessions
 from ._performance import (
     Diagnostic,
@@ -27,16 +37,23 @@ from ._performance import (
 
 __all__ = [
     "FEATURE_NAMES",
+    "Alternative",
     "Attempt",
+    "AttemptAnalysis",
+    "BarHeatmap",
     "Diagnostic",
     "Error",
+    "Identification",
     "InvalidMidiError",
     "Limits",
     "NoteColumns",
     "Pairing",
+    "Passage",
     "Performance",
     "Practice",
+    "Repertoire",
     "Session",
+    "SessionAnalysis",
     "Sessionizer",
     "Source",
     "Status",
@@ -44,6 +61,7 @@ __all__ = [
     "TempoMap",
     "WriteError",
     "__version__",
+    "bar_grid",
     "features",
     "from_notes",
     "read",

@@ -31,6 +31,9 @@
 namespace py = pybind11;
 
 namespace continuo::python {
+
+void register_repertoire(py::module_& m);  // repertoire.cpp
+
 namespace {
 
 // ---- numpy arrays over C++ memory ----------------------------------------------------------------
@@ -833,4 +836,5 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("time_core_read", &continuo::python::time_core_read, py::arg("buffers"), py::arg("pairing"), py::arg("repeat"));
   continuo::python::register_practice(m);
+  continuo::python::register_repertoire(m);
 }
