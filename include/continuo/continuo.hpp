@@ -11,6 +11,7 @@
 #include <continuo/midi/writer.hpp>
 #include <continuo/passages.hpp>
 #include <continuo/performance.hpp>
+#include <continuo/repertoire.hpp>
 #include <continuo/session.hpp>
 #include <continuo/signature.hpp>
 #include <continuo/tempo_map.hpp>

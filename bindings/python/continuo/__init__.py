@@ -12,6 +12,16 @@ See docs/python.md for the guide, and ``continuo.plot`` for matplotlib drawings.
 from ._core import __version__
 from ._embedding import Occurrence, Passage, Windows, embed, embed_notes, embed_windows, passages
 from ._errors import Error, InvalidMidiError, WriteError
+from ._repertoire import (
+    Alternative,
+    AttemptAnalysis,
+    BarHeatmap,
+    Identification,
+    Placement,
+    Repertoire,
+    SessionAnalysis,
+    bar_grid,
+)
 from ._practice import (
     FEATURE_NAMES,
     Attempt,
@@ -42,9 +52,13 @@ from ._performance import (
 
 __all__ = [
     "FEATURE_NAMES",
+    "Alternative",
     "Attempt",
+    "AttemptAnalysis",
+    "BarHeatmap",
     "Diagnostic",
     "Error",
+    "Identification",
     "InvalidMidiError",
     "Key",
     "KeyProfile",
@@ -54,8 +68,11 @@ __all__ = [
     "Pairing",
     "Passage",
     "Performance",
+    "Placement",
     "Practice",
+    "Repertoire",
     "Session",
+    "SessionAnalysis",
     "Sessionizer",
     "Source",
     "Status",
@@ -65,6 +82,7 @@ __all__ = [
     "Windows",
     "WriteError",
     "__version__",
+    "bar_grid",
     "embed",
     "embed_notes",
     "embed_windows",

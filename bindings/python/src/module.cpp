@@ -34,6 +34,8 @@ namespace continuo::python {
 
 /// Registers embed, embed_windows and passages (bindings/python/src/embedding.cpp).
 void register_embedding(py::module_& m);
+/// Registers Repertoire, bar_grid and the identification results (bindings/python/src/repertoire.cpp).
+void register_repertoire(py::module_& m);
 
 namespace {
 
@@ -882,4 +884,5 @@ PYBIND11_MODULE(_core, m) {
   m.def("time_core_read", &continuo::python::time_core_read, py::arg("buffers"), py::arg("pairing"), py::arg("repeat"));
   continuo::python::register_practice(m);
   continuo::python::register_embedding(m);
+  continuo::python::register_repertoire(m);
 }

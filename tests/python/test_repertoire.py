@@ -1,0 +1,144 @@
+"""continuo.Repertoire: identification, localisation and session heatmaps from Python."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+import continuo
+
+BAR_S = 2.0  # 4/4 at 120 bpm
+
+
+def piece(seed: int, bars: int = 40) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """A melody in uneven rhythm over a chord on each beat, drawn from `seed` (2 s bars)."""
+    rng = np.random.default_rng(seed)
+    onset: list[float] = []
+    pitch: list[int] = []
+    melody = 72
+    for b in range(bars):
+        for beat in range(4):
+            root = 48 + int(rng.integers(0, 12))
+            onset += [b * BAR_S + beat * 0.5] * 3
+            pitch += [root, root + 4, root + 7]
+        beats = 0.0
+        while beats < 4:
+            onset.append(b * BAR_S + beats * 0.5)
+            pitch.append(melody)
+            beats += float(rng.choice([0.25, 0.25, 0.5, 0.5, 0.75, 1.0]))
+            melody = int(np.clip(melody + rng.integers(-4, 5), 64, 88))
+    order = np.argsort(np.asarray(onset), kind="stable")
+    return np.asarray(onset)[order], np.asarray(pitch)[order]
+
+
+def excerpt(seed: int, first: int, last: int, at: float = 0.0, factor: float = 1.0, shift: int = 0) -> continuo.Performance:
+    """Bars [first, last) (1-based) of piece `seed` as a performance starting at `at` seconds."""
+    onset, pitch = piece(seed)
+    keep = (onset >= (first - 1) * BAR_S) & (onset < (last - 1) * BAR_S)
+    t = at + (onset[keep] - (first - 1) * BAR_S) / factor
+    return continuo.from_notes({"onset_s": t, "offset_s": t + 0.2, "pitch": pitch[keep] + shift})
+
+
+def repertoire(invariant: bool = False) -> continuo.Repertoire:
+    rep = continuo.Repertoire(transposition_invariant=invariant)
+    for k in range(5):
+        onset, pitch = piece(k + 1)
+        assert rep.add_notes(f"piece {k}", onset, pitch, np.arange(40) * BAR_S) == k
+    return rep
+
+
+def test_identifies_and_locates_an_excerpt() -> None:
+    rep = repertoire()
+    take = excerpt(3, 11, 21, at=5.0)
+    found = rep.identify(take)
+    assert found.known and found.piece == 2 and found.name == "piece 2"
+    assert found.confidence > 0.8 and found.tempo_ratio == pytest.approx(1.0, abs=0.05)
+    assert found.where is not None and found.where.first_bar == pytest.approx(11.0, abs=0.5)
+    (passage,) = rep.locate(take, found.piece)
+    assert passage.bars == (11, 20)
+    assert passage.query_start_s == pytest.approx(5.0)
+    assert list(found.to_pandas()["name"])[0] == "piece 2"
+
+
+def test_measures_the_tempo_of_a_slower_excerpt_and_slices_by_time() -> None:
+    rep = repertoire()
+    take = excerpt(2, 5, 15, factor=0.7)
+    found = rep.identify(take, start_s=0.0, end_s=20.0)
+    assert found.piece == 1 and found.tempo_ratio == pytest.approx(0.7, abs=0.03)
+
+
+def test_reports_an_unregistered_piece_as_unknown() -> None:
+    rep = repertoire()
+    found = rep.identify(excerpt(99, 1, 16))
+    assert not found.known and found.piece is None and found.where is None and found.confidence == 0.0
+
+
+def test_matches_a_transposed_copy_only_in_the_invariant_mode() -> None:
+    take = excerpt(4, 9, 19, shift=-5)
+    assert repertoire(invariant=True).identify(take).piece == 3
+    assert not repertoire().identify(take).known
+
+
+def test_counts_bar_plays_over_a_session() -> None:
+    rep = repertoire()
+    onset, pitch = piece(2)
+    parts = []
+    for k, (first, last) in enumerate([(11, 17), (11, 17), (30, 34)]):
+        keep = (onset >= (first - 1) * BAR_S) & (onset < (last - 1) * BAR_S)
+        parts.append((onset[keep] - (first - 1) * BAR_S + 30.0 * k, pitch[keep]))
+    t = np.concatenate([p[0] for p in parts])
+    day = continuo.from_notes({"onset_s": t, "offset_s": t + 0.2, "pitch": np.concatenate([p[1] for p in parts])})
+    analysis = rep.session_heatmap(day)
+    assert len(analysis.attempts) == 3 and all(a.identification.piece == 1 for a in analysis.attempts)
+    (heat,) = analysis.heatmaps
+    assert heat.piece == 1 and len(heat.plays) == 41
+    assert list(heat.plays[11:17]) == [2] * 6 and list(heat.plays[30:34]) == [1] * 4 and heat.plays.sum() == 16
+    table = analysis.to_pandas()
+    assert list(table["first_bar"].round()) == [11, 11, 30]
+
+
+def test_registers_a_performance_with_its_time_signature_bars() -> None:
+    onset, pitch = piece(1, bars=8)
+    perf = continuo.from_notes(
+        {"onset_s": onset, "offset_s": onset + 0.2, "pitch": pitch},
+        time_signatures={"tick": [0], "numerator": [3], "denominator": [4]},
+    )
+    np.testing.assert_allclose(continuo.bar_grid(perf)[:4], [0.0, 1.5, 3.0, 4.5])
+    rep = continuo.Repertoire()
+    piece_id = rep.add("waltz", perf)
+    assert rep.pieces == ("waltz",) and len(rep) == 1
+    assert rep.bar_at(piece_id, 2.25) == pytest.approx(2.5)
+    np.testing.assert_allclose(rep.downbeats(piece_id)[:2], [0.0, 1.5])
+
+
+def test_queries_from_two_threads_agree_with_one() -> None:
+    rep = repertoire()
+    takes = [excerpt(k % 5 + 1, 3 + k, 13 + k) for k in range(6)]
+    one = [rep.identify(t) for t in takes]
+    two: dict[int, continuo.Identification] = {}
+
+    def run(indices: range) -> None:
+        for i in indices:
+            two[i] = rep.identify(takes[i])
+
+    threads = [threading.Thread(target=run, args=(range(k, 6, 2),)) for k in (0, 1)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert [two[i] for i in range(6)] == one
+
+
+def test_rejects_bad_input_clearly() -> None:
+    rep = repertoire()
+    with pytest.raises(ValueError, match="not finite or not sorted"):
+        rep.add_notes("bad", [1.0, 0.5], [60, 62])
+    with pytest.raises(IndexError):
+        rep.locate_notes([0.0], [60], 7)
+    with pytest.raises(ValueError):
+        rep.identify_notes([0.0, 1.0], [60])
+    assert not rep.identify_notes([], []).known
+    assert not rep.identify_notes(np.full(1000, 3.0), np.full(1000, 60)).known
