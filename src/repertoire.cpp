@@ -446,8 +446,8 @@ identification repertoire::identify(const query& q) const {
   const std::vector<match> mine(ms.begin() + static_cast<std::ptrdiff_t>(start[top.piece]),
                                 ms.begin() + static_cast<std::ptrdiff_t>(start[top.piece + 1]));
   const auto loc = locate(q, top.piece, mine);
-  if (!loc.passages.empty()) {
-    result.where = *std::max_element(loc.passages.begin(), loc.passages.end(),
+  if (!loc.placements.empty()) {
+    result.where = *std::max_element(loc.placements.begin(), loc.placements.end(),
                                      [](const placement& a, const placement& b) { return a.score < b.score; });
   }
   return result;
@@ -493,7 +493,7 @@ location repertoire::locate(const query& q, std::uint32_t piece, const std::vect
   };
   std::vector<found> passages;
   double strongest = 0;
-  while (passages.size() < options_.max_passages) {
+  while (passages.size() < options_.max_placements) {
     auto [h, inliers] = densest(std::span<const match>(ms), usable, query_onset, reference_onset, options_, origin);
     const double needed = std::max(options_.min_passage_score, options_.min_passage_share * strongest);
     if (h.score < needed || inliers.empty()) break;
@@ -683,7 +683,7 @@ location repertoire::locate(const query& q, std::uint32_t piece, const std::vect
     p.reference_end_s = std::clamp(p.reference_end_s, p.reference_start_s, ref.end_s);
     p.first_bar = bar_at(piece, p.reference_start_s);
     p.last_bar = bar_at(piece, p.reference_end_s);
-    result.passages.push_back(p);
+    result.placements.push_back(p);
   }
   return result;
 }
@@ -701,7 +701,7 @@ session_analysis repertoire::analyse(const performance& perf, const practice_spl
     const auto q = make_query(std::span(notes.onset_s).subspan(first, last - first),
                               std::span(notes.pitch).subspan(first, last - first));
     row.identified = identify(q);
-    if (row.identified.known()) row.passages = locate(q, row.identified.piece).passages;
+    if (row.identified.known()) row.placements = locate(q, row.identified.piece).placements;
     out.attempts.push_back(std::move(row));
   }
   for (const auto& row : out.attempts) {
@@ -714,7 +714,7 @@ session_analysis repertoire::analyse(const performance& perf, const practice_spl
           {piece, pieces_[piece].name, std::vector<std::uint32_t>(pieces_[piece].downbeats_s.size() + 1, 0)});
       it = out.heatmaps.end() - 1;
     }
-    for (const auto& p : row.passages) {
+    for (const auto& p : row.placements) {
       for (std::size_t b = 0; b < it->plays.size(); ++b) {
         const double overlap = std::min(p.last_bar, double(b + 1)) - std::max(p.first_bar, double(b));
         if (overlap >= 0.5) ++it->plays[b];

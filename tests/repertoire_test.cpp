@@ -101,8 +101,8 @@ TEST(repertoire, locates_the_bar_range) {
   const auto rep = make_repertoire();
   const auto q = excerpt(make_piece(4), 17, 25);
   const auto where = rep.locate(q.onset_s, q.pitch, 3);
-  ASSERT_EQ(where.passages.size(), 1U);
-  const auto& p = where.passages[0];
+  ASSERT_EQ(where.placements.size(), 1U);
+  const auto& p = where.placements[0];
   EXPECT_NEAR(p.first_bar, 17.0, 0.05);
   EXPECT_NEAR(p.last_bar, 24.9, 0.2);  // the last onset, near the end of bar 24
   EXPECT_NEAR(p.reference_start_s, 32.0, 0.01);
@@ -117,9 +117,9 @@ TEST(repertoire, measures_the_tempo_of_a_slower_excerpt) {
   EXPECT_EQ(found.piece, 1U);
   EXPECT_NEAR(found.tempo_ratio, 0.7, 0.03);
   const auto where = rep.locate(q.onset_s, q.pitch, 1);
-  ASSERT_EQ(where.passages.size(), 1U);
-  EXPECT_NEAR(where.passages[0].tempo_ratio, 0.7, 0.03);
-  EXPECT_NEAR(where.passages[0].first_bar, 5.0, 0.05);
+  ASSERT_EQ(where.placements.size(), 1U);
+  EXPECT_NEAR(where.placements[0].tempo_ratio, 0.7, 0.03);
+  EXPECT_NEAR(where.placements[0].first_bar, 5.0, 0.05);
 }
 
 TEST(repertoire, reports_an_unregistered_piece_as_unknown) {
@@ -142,8 +142,8 @@ TEST(repertoire, matches_a_transposed_copy_only_in_the_invariant_mode) {
   ASSERT_TRUE(found.known());
   EXPECT_EQ(found.piece, 4U);
   const auto where = blind.locate(q.onset_s, q.pitch, 4);
-  ASSERT_FALSE(where.passages.empty());
-  EXPECT_NEAR(where.passages[0].first_bar, 9.0, 0.5);
+  ASSERT_FALSE(where.placements.empty());
+  EXPECT_NEAR(where.placements[0].first_bar, 9.0, 0.5);
   EXPECT_FALSE(plain.identify(q.onset_s, q.pitch).known());
 }
 
@@ -153,12 +153,12 @@ TEST(repertoire, finds_each_passage_of_a_stop_and_restart) {
   auto q = excerpt(p, 11, 17, 0.0);     // bars 11-16, 12 s
   append(q, excerpt(p, 14, 22, 14.0));  // a 2 s pause, then again from bar 14 to bar 21
   const auto where = rep.locate(q.onset_s, q.pitch, 0);
-  ASSERT_EQ(where.passages.size(), 2U);
-  EXPECT_NEAR(where.passages[0].first_bar, 11.0, 0.1);
-  EXPECT_NEAR(where.passages[0].last_bar, 16.9, 0.2);
-  EXPECT_NEAR(where.passages[1].first_bar, 14.0, 0.1);
-  EXPECT_NEAR(where.passages[1].last_bar, 21.9, 0.2);
-  EXPECT_NEAR(where.passages[1].query_start_s, 14.0, 0.01);
+  ASSERT_EQ(where.placements.size(), 2U);
+  EXPECT_NEAR(where.placements[0].first_bar, 11.0, 0.1);
+  EXPECT_NEAR(where.placements[0].last_bar, 16.9, 0.2);
+  EXPECT_NEAR(where.placements[1].first_bar, 14.0, 0.1);
+  EXPECT_NEAR(where.placements[1].last_bar, 21.9, 0.2);
+  EXPECT_NEAR(where.placements[1].query_start_s, 14.0, 0.01);
 }
 
 /// A performance of `notes`, each held 0.2 s, on channel 0.
@@ -222,7 +222,7 @@ TEST(repertoire, gives_a_clear_result_for_degenerate_queries) {
   const std::vector<double> none;
   const std::vector<std::uint8_t> no_pitch;
   EXPECT_FALSE(rep.identify(none, no_pitch).known());
-  EXPECT_TRUE(rep.locate(none, no_pitch, 0).passages.empty());
+  EXPECT_TRUE(rep.locate(none, no_pitch, 0).placements.empty());
   const std::vector<double> one{1.0};
   const std::vector<std::uint8_t> c{60};
   EXPECT_FALSE(rep.identify(one, c).known());

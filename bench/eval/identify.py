@@ -384,7 +384,7 @@ def evaluate_drills(corpus: Path, seed: int, days: int, limit: Optional[int]) ->
                 kind = "drill" if a.kind == "drill" else "run"
                 right_piece = row is not None and row.identification.name == a.piece
                 stats[f"{kind}_piece"].append(float(right_piece))
-                if not right_piece or row is None or not row.passages:
+                if not right_piece or row is None or not row.placements:
                     stats[f"{kind}_first_bar_within1"].append(0.0)
                     stats[f"{kind}_last_bar_within1"].append(0.0)
                     continue
@@ -392,7 +392,7 @@ def evaluate_drills(corpus: Path, seed: int, days: int, limit: Optional[int]) ->
                 def overlap(p: continuo.Placement) -> float:
                     return min(p.query_end_s, a.end_s) - max(p.query_start_s, a.start_s)
 
-                p = max(row.passages, key=overlap)
+                p = max(row.placements, key=overlap)
                 first_true, last_true = a.bars[0] + 1, a.bars[1]
                 stats[f"{kind}_first_bar_within1"].append(float(abs(int(p.first_bar) - first_true) <= 1))
                 stats[f"{kind}_last_bar_within1"].append(float(abs(int(p.last_bar) - last_true) <= 1))

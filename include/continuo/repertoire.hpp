@@ -72,7 +72,7 @@ struct repertoire_options {
   /// bounded whatever is passed in; split long recordings with split_practice first).
   std::size_t max_query_events = 20'000;
   /// Passages found by locate() in one query at most, and the score a further passage needs.
-  std::size_t max_passages = 16;
+  std::size_t max_placements = 16;
   double min_passage_score = 8;
   /// A further passage also needs this share of the strongest passage's score: what is left after
   /// the real passages are taken is chance matches, whose best cell grows with the query's length.
@@ -114,7 +114,7 @@ struct identification {
   double confidence = 0;                ///< In [0, 1]: 1 − (other piece's score + 1)/(score + 1), 0 when unknown.
   double score = 0;
   double tempo_ratio = 0;  ///< Query tempo over reference tempo; 0 when unknown.
-  placement where;           ///< The strongest occurrence, from the voting alone.
+  placement where;         ///< The strongest occurrence, from the voting alone.
   /// The best other pieces (a piece registered twice under one name counts once), best first. When
   /// unknown, the best guess comes first.
   std::vector<candidate> alternatives;
@@ -126,7 +126,7 @@ struct identification {
 /// The passages of a query in one piece, in query order.
 struct location {
   std::uint32_t piece = unknown_piece;
-  std::vector<placement> passages;
+  std::vector<placement> placements;
   friend bool operator==(const location&, const location&) = default;
 };
 
@@ -134,7 +134,7 @@ struct location {
 struct attempt_analysis {
   attempt_span attempt;
   identification identified;
-  std::vector<placement> passages;  ///< Empty when the piece is unknown.
+  std::vector<placement> placements;  ///< Empty when the piece is unknown.
   friend bool operator==(const attempt_analysis&, const attempt_analysis&) = default;
 };
 

@@ -93,7 +93,7 @@ class AttemptAnalysis:
 
     attempt: Attempt
     identification: Identification
-    passages: tuple[Placement, ...]
+    placements: tuple[Placement, ...]
 
 
 @dataclass(frozen=True)
@@ -121,9 +121,9 @@ class SessionAnalysis:
             base = {"attempt": k, "start_s": a.attempt.start_s, "end_s": a.attempt.end_s,
                     "piece": a.identification.piece, "name": a.identification.name,
                     "confidence": a.identification.confidence}  # fmt: skip
-            if not a.passages:
+            if not a.placements:
                 rows.append({**base, "first_bar": np.nan, "last_bar": np.nan, "tempo_ratio": np.nan})
-            for p in a.passages:
+            for p in a.placements:
                 rows.append({**base, "first_bar": p.first_bar, "last_bar": p.last_bar, "tempo_ratio": p.tempo_ratio})
         return pd.DataFrame(rows)
 

@@ -78,7 +78,7 @@ class py_repertoire {
       where = rep_.locate(onset, pitches, piece);
     }
     py::list out;
-    for (const auto& p : where.passages) out.append(passage_tuple(p));
+    for (const auto& p : where.placements) out.append(passage_tuple(p));
     return out;
   }
 
@@ -117,7 +117,7 @@ class py_repertoire {
     py::list attempts;
     for (const auto& a : result.attempts) {
       py::list passages;
-      for (const auto& p : a.passages) passages.append(passage_tuple(p));
+      for (const auto& p : a.placements) passages.append(passage_tuple(p));
       attempts.append(py::make_tuple(identification_tuple(a.identified), passages));
     }
     py::list heatmaps;
