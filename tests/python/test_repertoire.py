@@ -142,3 +142,38 @@ def test_rejects_bad_input_clearly() -> None:
         rep.identify_notes([0.0, 1.0], [60])
     assert not rep.identify_notes([], []).known
     assert not rep.identify_notes(np.full(1000, 3.0), np.full(1000, 60)).known
+
+
+def drill_day(at_tempi: tuple[float, ...]) -> continuo.Performance:
+    """Bars 9-13 of piece 4 drilled at each tempo factor, 8 s apart, after a run through bars 1-8 of piece 2."""
+    parts = [excerpt(2, 1, 9)]
+    t = 8 * BAR_S + 8.0
+    for factor in at_tempi:
+        parts.append(excerpt(4, 9, 14, at=t, factor=factor))
+        t += 5 * BAR_S / factor + 8.0
+    notes = [p.notes for p in parts]
+    onset = np.concatenate([n["onset_s"] for n in notes])
+    order = np.argsort(onset, kind="stable")
+    return continuo.from_notes({
+        "onset_s": onset[order],
+        "offset_s": np.concatenate([n["offset_s"] for n in notes])[order],
+        "pitch": np.concatenate([n["pitch"] for n in notes])[order],
+    })  # fmt: skip
+
+
+def test_places_a_passage_found_without_a_score_in_the_piece_registered_later() -> None:
+    days = [("mon", 0.0, drill_day((0.8, 0.85))), ("tue", 86_400.0, drill_day((0.9, 1.0)))]
+    found = [p for p in continuo.passages(days) if {o.session for o in p.occurrences} == {"mon", "tue"}]
+    assert found, "the drilled bars are found as one passage across both days"
+    drilled = max(found, key=lambda p: len(p.occurrences))
+    placed = repertoire().place(drilled, days)
+    assert placed.name == "piece 3" and placed.piece == 3
+    assert placed.first_bar == pytest.approx(9.0, abs=1.0) and placed.last_bar == pytest.approx(13.0, abs=1.0)
+    assert all(p is not None for p in placed.placements)
+    frame = placed.to_pandas()
+    assert list(frame["session"]) == [o.session for o in drilled.occurrences] and frame["first_bar"].notna().all()
+    unknown = continuo.Repertoire()
+    unknown.add_notes("other", *piece(9), np.arange(40) * BAR_S)
+    assert unknown.place(drilled, days).piece is None
+    with pytest.raises(ValueError, match="session 'mon' is not among"):
+        repertoire().place(drilled, days[1:])

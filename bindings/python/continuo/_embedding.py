@@ -169,6 +169,23 @@ class Passage:
 SessionLike = Union[Performance, tuple[str, float, Performance]]
 
 
+def session_items(sessions: Sequence[SessionLike]) -> list[tuple[str, float, Performance]]:
+    """Returns (id, time_s, performance) for each session: a bare performance is named by its position."""
+    items: list[tuple[str, float, Performance]] = []
+    for k, item in enumerate(sessions):
+        if isinstance(item, Performance):
+            items.append((str(k), float(k), item))
+        else:
+            session_id, time_s, perf = item
+            if not isinstance(perf, Performance):
+                raise TypeError(f"session {session_id!r}: expected a continuo.Performance, not {type(perf).__name__}")
+            items.append((str(session_id), float(time_s), perf))
+    ids = [i for i, _, _ in items]
+    if len(set(ids)) != len(ids):
+        raise ValueError("session ids must be unique")
+    return items
+
+
 def passages(
     sessions: Sequence[SessionLike],
     *,
@@ -195,18 +212,8 @@ def passages(
     for name, value in (("min_matches", min_matches), ("min_events", min_events), ("threads", threads)):
         if value < 1:
             raise ValueError(f"{name} must be at least 1, not {value}")
-    items: list[tuple[str, float, Performance]] = []
-    for k, item in enumerate(sessions):
-        if isinstance(item, Performance):
-            items.append((str(k), float(k), item))
-        else:
-            session_id, time_s, perf = item
-            if not isinstance(perf, Performance):
-                raise TypeError(f"session {session_id!r}: expected a continuo.Performance, not {type(perf).__name__}")
-            items.append((str(session_id), float(time_s), perf))
+    items = session_items(sessions)
     ids = [i for i, _, _ in items]
-    if len(set(ids)) != len(ids):
-        raise ValueError("session ids must be unique")
     inputs = []
     for session_id, time_s, perf in items:
         notes = perf.notes

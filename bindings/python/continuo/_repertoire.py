@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._embedding import Passage, SessionLike, session_items
 from ._performance import Performance, read
 from ._practice import Attempt, sessions
 
@@ -22,6 +23,7 @@ __all__ = [
     "AttemptAnalysis",
     "BarHeatmap",
     "Identification",
+    "PassageInPiece",
     "Placement",
     "Repertoire",
     "SessionAnalysis",
@@ -126,6 +128,27 @@ class SessionAnalysis:
             for p in a.placements:
                 rows.append({**base, "first_bar": p.first_bar, "last_bar": p.last_bar, "tempo_ratio": p.tempo_ratio})
         return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class PassageInPiece:
+    """A passage found without a score (:func:`continuo.passages`), placed in a registered piece:
+    ``placements[k]`` is where its k-th occurrence lies (None when it could not be placed)."""
+
+    passage: Passage
+    piece: Optional[int]
+    name: Optional[str]
+    first_bar: float  #: median over the placed occurrences; nan when none was placed
+    last_bar: float
+    placements: tuple[Optional[Placement], ...]
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """Returns one row per occurrence: the passage's columns and the bars it covered."""
+        frame = self.passage.to_pandas()
+        frame["piece"] = self.name
+        frame["first_bar"] = [np.nan if p is None else p.first_bar for p in self.placements]
+        frame["last_bar"] = [np.nan if p is None else p.last_bar for p in self.placements]
+        return frame
 
 
 def _placement(t: tuple[float, float, float, float, float, float, float, float]) -> Placement:
@@ -290,6 +313,38 @@ class Repertoire:
             ),
             heatmaps=tuple(BarHeatmap(int(p), str(n), np.asarray(plays, dtype=np.uint32)) for p, n, plays in heatmaps),
         )
+
+    def place(self, passage: Passage, sessions: Sequence[SessionLike]) -> PassageInPiece:
+        """Places a passage found without a score in the registered pieces: ``sessions`` is the list
+        given to :func:`continuo.passages`. The piece is the one most of its occurrences are identified
+        as (by score); each occurrence is then located in that piece.
+
+        >>> found = continuo.passages(days)
+        >>> rep.place(found[0], days).first_bar      # bars 17-24 ...
+        """
+        performances = {session_id: perf for session_id, _, perf in session_items(sessions)}
+        columns: list[tuple[npt.NDArray[np.float64], npt.NDArray[np.uint8]]] = []
+        votes: dict[int, float] = {}
+        for o in passage.occurrences:
+            if o.session not in performances:
+                raise ValueError(f"passage {passage.id}: session {o.session!r} is not among the sessions given")
+            notes = performances[o.session].notes
+            onset, pitch = self._notes(notes["onset_s"][o.first_note : o.last_note], notes["pitch"][o.first_note : o.last_note])
+            columns.append((onset, pitch))
+            found = self.identify_notes(onset, pitch)
+            if found.piece is not None:
+                votes[found.piece] = votes.get(found.piece, 0.0) + found.score
+        if not votes:
+            return PassageInPiece(passage, None, None, np.nan, np.nan, tuple(None for _ in columns))
+        piece = max(votes, key=lambda k: (votes[k], -k))
+        placements: list[Optional[Placement]] = []
+        for onset, pitch in columns:
+            located = self.locate_notes(onset, pitch, piece)
+            placements.append(max(located, key=lambda p: p.score) if located else None)
+        placed = [p for p in placements if p is not None]
+        first = float(np.median([p.first_bar for p in placed])) if placed else np.nan
+        last = float(np.median([p.last_bar for p in placed])) if placed else np.nan
+        return PassageInPiece(passage, piece, self._names[piece], first, last, tuple(placements))
 
     def __repr__(self) -> str:
         mode = ", transposition_invariant=True" if self.transposition_invariant else ""
