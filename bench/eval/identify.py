@@ -42,6 +42,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 LENGTHS_S = (30.0, 10.0)
 VARIANTS = ("stretch", "noise", "loops", "transposed")
+DOWNBEAT_TOLERANCE_S = 0.002  # annotation times against MIDI onsets (see BarMaterial)
 
 
 @dataclass
@@ -173,7 +174,10 @@ class BarMaterial:
         edges = np.append(score.downbeats_s, np.inf)
         self.bars: list[tuple[tuple[int, int], ...]] = []
         for b in range(len(score.downbeats_s)):
-            lo, hi = np.searchsorted(score.onset_s, [edges[b], edges[b + 1]])
+            # A note on a downbeat belongs to the bar it starts, even when the annotation's time (written
+            # to a few decimals) is a hair later than the MIDI's: without the tolerance such a note falls
+            # into the bar before, at position 48, and two identical bars look different.
+            lo, hi = np.searchsorted(score.onset_s, [edges[b] - DOWNBEAT_TOLERANCE_S, edges[b + 1] - DOWNBEAT_TOLERANCE_S])
             length = (edges[b + 1] - edges[b]) if np.isfinite(edges[b + 1]) else 1.0
             rel = np.rint(48 * (score.onset_s[lo:hi] - edges[b]) / max(length, 1e-3)).astype(int)
             self.bars.append(tuple(sorted(zip(rel.tolist(), score.pitch[lo:hi].tolist()))))
