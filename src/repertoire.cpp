@@ -374,7 +374,6 @@ std::pair<hough, std::vector<std::uint32_t>> densest(std::span<const Match> ms, 
   return {best, inliers};
 }
 
-
 /// A match as a point: where it lies on the query's clock and on the reference's.
 struct clock_pair {
   seconds_t query_s = 0;
@@ -607,9 +606,10 @@ location repertoire::locate(const query& q, std::uint32_t piece, const std::vect
     }
     std::stable_sort(near.begin(), near.end());
     const double voted = std::exp(h.log_ratio);
-    const auto fitted = fit_line(near, {median_reference(std::span(pairs).subspan(best_first, best_last + 1 - best_first),
-                                                         voted, a.query_s),
-                                        voted, a.query_s});
+    const auto fitted = fit_line(near,
+                                 {median_reference(std::span(pairs).subspan(best_first, best_last + 1 - best_first),
+                                                   voted, a.query_s),
+                                  voted, a.query_s});
     // Each end is placed by the median of the few matches on the line nearest it, carried to the end
     // along the line: one match alone may be a chance match anywhere in the band.
     const auto on_line = [&](seconds_t at) {
