@@ -19,6 +19,9 @@ constexpr std::size_t max_dtw_cells = std::size_t{1} << 24U;
 /// A passage's range may reach this far past its first and last consistent match (seconds), so that
 /// the notes before the first matched triple are still placed.
 constexpr seconds_t max_extension_s = 4.0;
+/// The strongest passage of a query in the piece it is located in needs this many consistent
+/// matches (densest() needs three matches to vote at all).
+constexpr double min_first_score = 3.0;
 
 std::uint32_t mix(std::uint32_t hash) noexcept { return hash * 0x9E3779B1U; }
 
@@ -371,6 +374,71 @@ std::pair<hough, std::vector<std::uint32_t>> densest(std::span<const Match> ms, 
   return {best, inliers};
 }
 
+/// A match as a point: where it lies on the query's clock and on the reference's.
+struct clock_pair {
+  seconds_t query_s = 0;
+  seconds_t reference_s = 0;
+  double weight = 1;
+  bool operator<(const clock_pair& other) const noexcept { return query_s < other.query_s; }
+};
+
+/// The reference's clock as a line of the query's: reference_s at query_s, and its slope (the
+/// query's tempo over the reference's).
+struct clock_line {
+  seconds_t reference_s = 0;
+  double slope = 1;
+  seconds_t query_s = 0;
+  [[nodiscard]] seconds_t at(seconds_t t) const noexcept { return reference_s + slope * (t - query_s); }
+};
+
+/// Matches this far from the fitted line (seconds on the reference's clock) still place a passage's
+/// ends: rubato bends the clock away from a straight line by about this much over a passage.
+constexpr seconds_t line_band_s = 1.0;
+
+/// Returns the median of the reference times of `pairs` carried to query time `at` with `slope`.
+seconds_t median_reference(std::span<const clock_pair> pairs, double slope, seconds_t at) {
+  std::vector<seconds_t> guesses;
+  guesses.reserve(pairs.size());
+  for (const auto& x : pairs) guesses.push_back(x.reference_s + slope * (at - x.query_s));
+  if (guesses.empty()) return 0;
+  std::nth_element(guesses.begin(), guesses.begin() + static_cast<std::ptrdiff_t>(guesses.size() / 2), guesses.end());
+  return guesses[guesses.size() / 2];
+}
+
+/// Fits the line of `points` by weighted least squares, starting from `line` and keeping the points
+/// within a band around it that narrows as the line settles (chance matches lie outside). The slope
+/// stays within 20 % of the starting one, and is kept when the points span too little query time to
+/// measure it.
+clock_line fit_line(std::span<const clock_pair> points, clock_line line) {
+  const double lowest = line.slope / 1.2;
+  const double highest = line.slope * 1.2;
+  for (const double band : {3.0, 1.5, line_band_s}) {
+    double w = 0;
+    double q = 0;
+    double r = 0;
+    for (const auto& p : points) {
+      if (std::abs(p.reference_s - line.at(p.query_s)) > band) continue;
+      w += p.weight;
+      q += p.weight * p.query_s;
+      r += p.weight * p.reference_s;
+    }
+    if (w < 3) break;
+    q /= w;
+    r /= w;
+    double qq = 0;
+    double qr = 0;
+    for (const auto& p : points) {
+      if (std::abs(p.reference_s - line.at(p.query_s)) > band) continue;
+      qq += p.weight * (p.query_s - q) * (p.query_s - q);
+      qr += p.weight * (p.query_s - q) * (p.reference_s - r);
+    }
+    double slope = line.slope;
+    // Over 2 s of query time spread (standard deviation), the slope is worth measuring.
+    if (qq > 4.0 * w && qr / qq >= lowest && qr / qq <= highest) slope = qr / qq;
+    line = {r, slope, q};
+  }
+  return line;
+}
 }  // namespace
 
 identification repertoire::identify(const note_columns& notes, std::size_t first, std::size_t last) const {
@@ -490,21 +558,18 @@ location repertoire::locate(const query& q, std::uint32_t piece, const std::vect
   struct found {
     placement p;
     double log_ratio;
+    bool weak;  ///< Below min_passage_share of the strongest: kept only as a neighbour's continuation.
   };
   std::vector<found> passages;
   double strongest = 0;
   while (passages.size() < options_.max_placements) {
     auto [h, inliers] = densest(std::span<const match>(ms), usable, query_onset, reference_onset, options_, origin);
-    const double needed = std::max(options_.min_passage_score, options_.min_passage_share * strongest);
+    // The piece is given, so its best cell is its place however weak (a sparse excerpt of a slow
+    // movement has a dozen triples); only further passages must beat the chance matches.
+    const double needed = passages.empty() ? min_first_score : options_.min_passage_score;
     if (h.score < needed || inliers.empty()) break;
     // The inliers' query times, cut at long pauses: chance matches far from the rest are dropped.
-    struct inlier {
-      seconds_t query_s;
-      seconds_t reference_s;
-      double weight;
-      bool operator<(const inlier& other) const noexcept { return query_s < other.query_s; }
-    };
-    std::vector<inlier> pairs;
+    std::vector<clock_pair> pairs;
     pairs.reserve(inliers.size());
     for (const auto i : inliers) pairs.push_back({query_onset(ms[i]), reference_onset(ms[i]), ms[i].weight});
     std::stable_sort(pairs.begin(), pairs.end());
@@ -527,26 +592,50 @@ location repertoire::locate(const query& q, std::uint32_t piece, const std::vect
     }
     const auto& a = pairs[best_first];
     const auto& b = pairs[best_last];
-    // Each end is placed by the median of the few inliers nearest it, carried to the end at the voted
-    // tempo: one inlier alone may be a chance match anywhere in the offset window.
-    const double ratio = std::exp(h.log_ratio);
-    const auto placed = [&](std::size_t from, std::size_t to, seconds_t at) {
-      std::vector<seconds_t> guesses;
-      for (std::size_t k = from; k < to; ++k) guesses.push_back(pairs[k].reference_s + ratio * (at - pairs[k].query_s));
-      std::nth_element(guesses.begin(), guesses.begin() + static_cast<std::ptrdiff_t>(guesses.size() / 2),
-                       guesses.end());
-      return guesses[guesses.size() / 2];
+    // The passage's clock against the reference's: a line fitted to the matches near it. The voted
+    // tempo is the median of single triples' ratios, a few per cent off, and the 2-s offset window
+    // cuts off the matches of a long passage that drifted from it: carried over 30 s, a 5 % error
+    // puts the start a bar or two away. The fit takes all matches of about the voted tempo in a band
+    // around the line, narrowing it as the line settles.
+    std::vector<clock_pair> near;
+    for (std::size_t i = 0; i < ms.size(); ++i) {
+      if (!usable[i] || std::abs(ms[i].log_ratio - h.log_ratio) > options_.tempo_tolerance) continue;
+      const seconds_t t = query_onset(ms[i]);
+      if (t < a.query_s - max_extension_s || t > b.query_s + max_extension_s) continue;
+      near.push_back({t, reference_onset(ms[i]), ms[i].weight});
+    }
+    std::stable_sort(near.begin(), near.end());
+    const double voted = std::exp(h.log_ratio);
+    const auto fitted = fit_line(near,
+                                 {median_reference(std::span(pairs).subspan(best_first, best_last + 1 - best_first),
+                                                   voted, a.query_s),
+                                  voted, a.query_s});
+    // Each end is placed by the median of the few matches on the line nearest it, carried to the end
+    // along the line: one match alone may be a chance match anywhere in the band.
+    const auto on_line = [&](seconds_t at) {
+      std::vector<std::pair<seconds_t, seconds_t>> guesses;  // (distance in query time, reference time)
+      for (const auto& x : near) {
+        const seconds_t r = fitted.at(x.query_s);
+        if (std::abs(x.reference_s - r) > line_band_s) continue;
+        guesses.emplace_back(std::abs(x.query_s - at), x.reference_s + fitted.slope * (at - x.query_s));
+      }
+      constexpr std::size_t nearest = 9;
+      if (guesses.empty()) return fitted.at(at);
+      const std::size_t k = std::min(nearest, guesses.size());
+      std::partial_sort(guesses.begin(), guesses.begin() + static_cast<std::ptrdiff_t>(k), guesses.end());
+      std::vector<seconds_t> values;
+      for (std::size_t i = 0; i < k; ++i) values.push_back(guesses[i].second);
+      std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(k / 2), values.end());
+      return values[k / 2];
     };
-    constexpr std::size_t nearest = 9;
-    const std::size_t count = best_last + 1 - best_first;
     found f{};
     f.log_ratio = h.log_ratio;
     f.p.query_start_s = a.query_s;
     f.p.query_end_s = b.query_s;
-    f.p.reference_start_s = placed(best_first, best_first + std::min(count, nearest), a.query_s);
-    f.p.reference_end_s = placed(best_last + 1 - std::min(count, nearest), best_last + 1, b.query_s);
+    f.p.reference_start_s = on_line(a.query_s);
+    f.p.reference_end_s = on_line(b.query_s);
     f.p.score = std::round(best_run * 1000) / 1000;
-    f.p.tempo_ratio = std::exp(h.log_ratio);
+    f.p.tempo_ratio = fitted.slope;
     for (std::size_t i = 0; i < ms.size(); ++i) {
       const seconds_t t = query_onset(ms[i]);
       if (t >= a.query_s && t <= b.query_s) usable[i] = false;
@@ -554,11 +643,34 @@ location repertoire::locate(const query& q, std::uint32_t piece, const std::vect
     for (const auto i : inliers) usable[i] = false;
     if (f.p.score >= needed) {
       strongest = std::max(strongest, f.p.score);
+      f.weak = f.p.score < options_.min_passage_share * strongest;
       passages.push_back(f);
     }
   }
   std::sort(passages.begin(), passages.end(),
             [](const found& x, const found& y) { return x.p.query_start_s < y.p.query_start_s; });
+  // A weak passage is kept when it continues a kept neighbour on both clocks (the slow introduction
+  // before an Allegro, a Largo bar between two Allegro phrases): chance matches seldom land right
+  // next to the real passage in the reference. Chains of weak passages grow from the strong ones.
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (std::size_t k = 0; k < passages.size(); ++k) {
+      if (!passages[k].weak) continue;
+      const auto continues = [&](const found& before, const found& after) {
+        if (before.weak) return false;
+        const seconds_t pause = after.p.query_start_s - before.p.query_end_s;
+        const double expected = std::max(0.0, pause) * std::sqrt(before.p.tempo_ratio * after.p.tempo_ratio);
+        const seconds_t jump = after.p.reference_start_s - before.p.reference_end_s;
+        return pause > -0.5 && std::abs(jump - expected) <= 2.0 + 0.5 * expected;
+      };
+      if ((k > 0 && continues(passages[k - 1], passages[k])) ||
+          (k + 1 < passages.size() && continues(passages[k], passages[k + 1]))) {
+        passages[k].weak = false;
+        grew = true;
+      }
+    }
+  }
+  std::erase_if(passages, [](const found& f) { return f.weak; });
 
   // Each passage reaches out towards its neighbours (and the query's ends), a few seconds at most.
   const seconds_t q_first = q.events.front().onset_s;

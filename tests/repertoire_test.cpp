@@ -161,6 +161,51 @@ TEST(repertoire, finds_each_passage_of_a_stop_and_restart) {
   EXPECT_NEAR(where.placements[1].query_start_s, 14.0, 0.01);
 }
 
+TEST(repertoire, places_the_start_of_a_long_slowing_excerpt) {
+  // Bars 5-24 (40 s) slowing down steadily to two thirds of the tempo: no single tempo ratio carries
+  // the matches at the end back to the start, a line fitted to them does.
+  const auto rep = make_repertoire();
+  auto q = excerpt(make_piece(2), 5, 25, 0.0);
+  for (auto& t : q.onset_s) t *= 1.0 + 0.0125 * t;
+  const auto where = rep.locate(q.onset_s, q.pitch, 1);
+  ASSERT_FALSE(where.placements.empty());
+  EXPECT_NEAR(where.placements.front().first_bar, 5.0, 0.25);
+  EXPECT_NEAR(where.placements.back().last_bar, 24.9, 0.5);
+}
+
+TEST(repertoire, finds_a_slow_passage_before_one_in_tempo) {
+  // Two bars played slowly (a tempo of their own), then bars 7-18 in tempo.
+  const auto rep = make_repertoire();
+  const auto p = make_piece(3);
+  auto q = excerpt(p, 5, 7, 0.0, 0.5);
+  append(q, excerpt(p, 7, 19, q.onset_s.back() + 1.0));
+  const auto where = rep.locate(q.onset_s, q.pitch, 2);
+  ASSERT_EQ(where.placements.size(), 2U);
+  EXPECT_NEAR(where.placements[0].first_bar, 5.0, 0.5);
+  EXPECT_NEAR(where.placements[0].tempo_ratio, 0.5, 0.05);
+  EXPECT_NEAR(where.placements[1].first_bar, 7.0, 0.2);
+}
+
+TEST(repertoire, locates_a_sparse_excerpt_in_the_piece_given) {
+  // Under two bars of the melody alone: fewer consistent matches than a further passage needs (set
+  // to 20 here), still placed, since the piece is given and this is its best place.
+  repertoire_options options;
+  options.min_passage_score = 20;
+  const auto rep = make_repertoire(options);
+  const auto p = make_piece(5);
+  piece q;
+  for (std::size_t i = 0; i < p.onset_s.size(); ++i) {
+    if (p.onset_s[i] >= 24.0 && p.onset_s[i] < 25.5 && p.pitch[i] >= 64) {  // the melody alone
+      q.onset_s.push_back(p.onset_s[i]);
+      q.pitch.push_back(p.pitch[i]);
+    }
+  }
+  const auto where = rep.locate(q.onset_s, q.pitch, 4);
+  ASSERT_EQ(where.placements.size(), 1U);
+  EXPECT_LT(where.placements[0].score, options.min_passage_score);
+  EXPECT_NEAR(where.placements[0].first_bar, 13.0, 0.1);
+}
+
 /// A performance of `notes`, each held 0.2 s, on channel 0.
 continuo::performance performance_of(const piece& notes) {
   continuo::performance perf;

@@ -74,8 +74,10 @@ struct repertoire_options {
   /// Passages found by locate() in one query at most, and the score a further passage needs.
   std::size_t max_placements = 16;
   double min_passage_score = 8;
-  /// A further passage also needs this share of the strongest passage's score: what is left after
-  /// the real passages are taken is chance matches, whose best cell grows with the query's length.
+  /// A further passage also needs this share of the strongest passage's score (what is left after
+  /// the real passages are taken is chance matches, whose best cell grows with the query's length),
+  /// unless it continues a kept passage on both clocks (a slow introduction before the Allegro).
+  /// The strongest passage of the piece given to locate() needs neither: it is the piece's best place.
   double min_passage_share = 0.1;
   /// Refine passage boundaries with a subsequence DTW on the pitch-class sets of onset events. Off
   /// by default: on ASAP it placed 95.8 % of excerpt starts within a bar against 96.6 % for the

@@ -63,6 +63,19 @@ def test_identifies_and_locates_an_excerpt() -> None:
     assert list(found.to_pandas()["name"])[0] == "piece 2"
 
 
+def test_places_the_start_and_tempo_of_a_long_slowing_excerpt() -> None:
+    rep = repertoire()
+    onset, pitch = piece(2)
+    keep = (onset >= 4 * BAR_S) & (onset < 24 * BAR_S)
+    u = onset[keep] - 4 * BAR_S
+    t = u * (1.0 + 0.0125 * u)  # slows to two thirds of the tempo over 40 s
+    placements = rep.locate_notes(t, pitch[keep], 1)
+    assert placements and placements[0].first_bar == pytest.approx(5.0, abs=0.25)
+    assert placements[-1].last_bar == pytest.approx(24.9, abs=0.5)
+    # The tempo is the fitted slope: the mean tempo, between the first and the last.
+    assert 0.67 < placements[0].tempo_ratio < 1.0
+
+
 def test_measures_the_tempo_of_a_slower_excerpt_and_slices_by_time() -> None:
     rep = repertoire()
     take = excerpt(2, 5, 15, factor=0.7)
