@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`: write a short piece with the SMF writer, then read it back with the command-line tool.
+# `make demo`: write a short piece with the SMF writer, read it back with the command-line tool, then
+# simulate a day of practising it and find the sessions, attempts, bars and tempi from the playing alone.
 set -euo pipefail
 build=${1:-build}
 python=${2:-.venv/bin/python}
@@ -36,5 +37,8 @@ step "continuo sessions: how long and how often, found from the playing alone"
 "$bin/continuo" sessions "$out/practice/day_000.mid"
 truth=$("$python" -c 'import json,sys; t=json.load(open(sys.argv[1])); print(sum(len(s["attempts"]) for s in t["sessions"]))' "$out/practice/day_000.json")
 printf '(the simulator played %s attempts: %s)\n' "$truth" "$out/practice/day_000.json"
+
+step "continuo identify: which bars of the Prelude each attempt played, how fast, and how often each bar"
+"$bin/continuo" identify "$out/practice/day_000.mid" --piece "Prelude in C=$out/prelude.mid"
 
 printf '\nFiles are in %s. Next: `make test`, or `%s/continuo --help`.\n' "$out" "$bin"

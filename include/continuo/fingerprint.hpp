@@ -102,8 +102,10 @@ void for_each_fingerprint(std::span<const onset_event> events, const fingerprint
         const double scaled = (log2_gap1 - log2_gap[j * fan + (k - j - 1)]) * per_bin;
         const double limit = detail::max_ratio_bin + 0.5;
         const double clamped = scaled < -limit ? -limit : (scaled > limit ? limit : scaled);
-        // Rounds half away from zero, as std::round does, without a call into libm.
-        int bin = clamped >= 0 ? static_cast<int>(clamped + 0.5) : -static_cast<int>(0.5 - clamped);
+        // Rounds half away from zero, as std::round does, without a call into libm (the cast truncates a
+        // non-negative value, so adding 0.5 rounds it; the check's concern, negative values, is handled).
+        int bin = clamped >= 0 ? static_cast<int>(clamped + 0.5)    // NOLINT(bugprone-incorrect-roundings)
+                               : -static_cast<int>(0.5 - clamped);  // NOLINT(bugprone-incorrect-roundings)
         bin = bin > detail::max_ratio_bin ? detail::max_ratio_bin
                                           : (bin < -detail::max_ratio_bin ? -detail::max_ratio_bin : bin);
         const auto event = static_cast<std::uint32_t>(i);

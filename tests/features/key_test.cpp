@@ -81,6 +81,31 @@ TEST(key, a_minor_has_the_signature_of_c_major) {
   EXPECT_EQ(k.tonic_pc, 9);
 }
 
+/// The harmonic minor scale on `tonic` up an octave, then the chords i, iv, V (with the raised leading tone), i.
+note_columns cadence_in_harmonic_minor(int tonic) {
+  note_columns n;
+  double t = 0;
+  for (int step : {0, 2, 3, 5, 7, 8, 11, 12}) add(n, t += 0.25, 0.25, tonic + step);
+  for (std::initializer_list<int> chord :
+       {std::initializer_list<int>{0, 3, 7, 12}, {5, 8, 12, 17}, {7, 11, 14, 19}, {0, 3, 7, 12}}) {
+    t += 1.0;
+    add(n, t, 1.0, tonic - 12 + *chord.begin());
+    for (int p : chord) add(n, t, 1.0, tonic + p);
+  }
+  return n;
+}
+
+// The raised leading tone is a sharp the signature lacks (G-sharp in A minor); it must not pull the estimate
+// towards the signature of the dominant (E minor, one sharp) or of the parallel major.
+TEST(key, the_raised_leading_tone_of_minor_keys_does_not_change_the_signature) {
+  for (int tonic = 0; tonic < 12; ++tonic) {
+    const auto k = continuo::estimate_key(cadence_in_harmonic_minor(57 + tonic));
+    EXPECT_TRUE(continuo::same_signature(k.sharps, continuo::signature_of_major(9 + tonic + 3))) << tonic;
+    EXPECT_TRUE(k.minor) << tonic;
+    EXPECT_EQ(k.tonic_pc, (9 + tonic) % 12) << tonic;
+  }
+}
+
 TEST(key, empty_input_gives_zero_confidence) {
   const note_columns none;
   const auto k = continuo::estimate_key(none);

@@ -126,6 +126,25 @@ TEST(tempo, an_unsteady_performance_has_a_larger_spread_than_a_steady_one) {
   EXPECT_GT(b.tempo_spread, 0.03);
 }
 
+TEST(tempo, lengthened_beats_do_not_make_the_tempo_fast) {
+  // Beats of 0.5 s with an eighth-note filler; every fourth beat is held to 0.75 s (a phrase-end
+  // lengthening), its filler halfway. The median beat is 0.5 s. A tracker for which a beat 50 % too long
+  // costs as much as two beats 25 % too short splits the long beats and reported 0.45 s.
+  note_columns n;
+  double t = 1.0;
+  for (int i = 0; i < 64; ++i) {
+    const double beat_s = i % 4 == 3 ? 0.75 : 0.5;
+    add(n, t, beat_s * 0.9, 48 + (i % 4), 90);
+    add(n, t + beat_s / 2, beat_s * 0.4, 67, 70);
+    t += beat_s;
+  }
+  add(n, t, 0.5, 48, 90);
+  continuo::tempo_options o;
+  o.min_bpm = 90;  // the level is not what this test is about
+  o.max_bpm = 160;
+  EXPECT_NEAR(continuo::estimate_tempo(n, o).beat_period_s, 0.5, 0.02);
+}
+
 TEST(tempo, estimates_are_deterministic_and_candidates_are_ordered) {
   const auto n = waltz(0.5, 20);
   EXPECT_EQ(continuo::estimate_tempo(n), continuo::estimate_tempo(n));

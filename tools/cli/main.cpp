@@ -1,13 +1,16 @@
-// The `continuo` command-line tool: inspect MIDI files and list their notes.
+// The `continuo` command-line tool: inspect MIDI files, list their notes, split and identify practice.
 // Exit status: 0 success, 1 usage or I/O error, 2 the file is not a usable MIDI file.
 
 #include <continuo/continuo.hpp>
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -26,6 +29,7 @@ Usage:
   continuo notes FILE [--csv] [--pairing fifo|lifo|close_all] [--sustain] [--strict]
   continuo convert IN OUT [--ppq N] [--format 0|1] [--pairing fifo|lifo|close_all]
   continuo sessions FILE [--attempt-gap S] [--session-gap S] [--json]
+  continuo identify FILE --piece [NAME=]REFERENCE... [--attempt-gap S] [--json]
   continuo COMMAND --help
   continuo --version
 
@@ -79,6 +83,21 @@ docs/features.md).
                     attempt (default 3)
   --session-gap S   time between attempts, in seconds, that ends a session (default 600)
   --json            print one JSON object: sessions, each with its attempts and their features
+)";
+
+constexpr std::string_view identify_help =
+    R"(Usage: continuo identify FILE --piece [NAME=]REFERENCE... [--attempt-gap S] [--json]
+
+Splits a recording into attempts and says, for each, which registered piece was played, which
+bars and how fast against the reference; then, per piece, how many times each bar was played
+(docs/repertoire.md).
+
+  --piece [NAME=]REFERENCE  register a piece from a MIDI file (a score or a performance) whose
+                            time signatures give the bars; NAME defaults to the file's name.
+                            Give --piece once per piece
+  --attempt-gap S           silence, in seconds, that ends an attempt (default 3)
+  --json                    print one JSON object: attempts (piece, confidence, placements with
+                            bars and tempo ratio) and, per piece, the plays of each bar
 )";
 
 struct usage_error {
@@ -347,6 +366,107 @@ int sessions(arguments args) {
   return 0;
 }
 
+/// Returns the bar heatmap as one line of block characters, one per bar, darker for more plays.
+std::string heat_line(const std::vector<std::uint32_t>& plays) {
+  static constexpr std::string_view levels[] = {"·", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+  std::uint32_t most = 0;
+  for (const auto p : plays) most = std::max(most, p);
+  std::string line;
+  for (std::size_t b = 1; b < plays.size(); ++b) {  // plays[0] is the pickup
+    const auto level = most == 0 || plays[b] == 0 ? 0 : 1 + (plays[b] - 1) * 7 / std::max<std::uint32_t>(most - 1, 1);
+    line += levels[std::min<std::size_t>(level, 8)];
+  }
+  return line;
+}
+
+int identify(arguments args) {
+  continuo::sessionizer_options options;
+  options.attempt_gap_s = parse_seconds(args.value("--attempt-gap"), options.attempt_gap_s, "--attempt-gap");
+  const bool json = args.flag("--json");
+  std::vector<std::pair<std::string, std::string>> pieces;  // name, file
+  while (auto piece = args.value("--piece")) {
+    const auto eq = piece->find('=');
+    std::string file = eq == std::string::npos ? *piece : piece->substr(eq + 1);
+    std::string name = eq == std::string::npos ? std::filesystem::path(file).stem().string() : piece->substr(0, eq);
+    if (file.empty() || name.empty()) throw usage_error{"--piece needs [NAME=]FILE, not '" + *piece + "'"};
+    pieces.emplace_back(std::move(name), std::move(file));
+  }
+  const auto path = args.positional(1, "one FILE")[0];
+  if (pieces.empty()) throw usage_error{"register at least one piece with --piece [NAME=]FILE"};
+
+  continuo::repertoire rep;
+  for (const auto& [name, file] : pieces) {
+    const auto reference = continuo::read_performance(continuo::load_file(file));
+    if (reference.status == continuo::read_status::invalid) return report_invalid(file, reference);
+    rep.add(name, reference);
+  }
+  const auto perf = continuo::read_performance(continuo::load_file(path));
+  if (perf.status == continuo::read_status::invalid) return report_invalid(path, perf);
+  const auto analysis = rep.analyse(perf, continuo::split_practice(perf, options));
+
+  if (json) {
+    boost::json::array attempts;
+    for (const auto& a : analysis.attempts) {
+      boost::json::array placements;
+      for (const auto& p : a.placements) {
+        placements.push_back({{"start_s", p.query_start_s},
+                              {"end_s", p.query_end_s},
+                              {"first_bar", p.first_bar},
+                              {"last_bar", p.last_bar},
+                              {"tempo_ratio", p.tempo_ratio}});
+      }
+      const auto& id = a.identified;
+      attempts.push_back({{"start_s", a.attempt.start_s()},
+                          {"end_s", a.attempt.end_s()},
+                          {"note_count", a.attempt.note_count},
+                          {"piece", id.known() ? boost::json::value(id.name) : boost::json::value(nullptr)},
+                          {"confidence", id.confidence},
+                          {"tempo_ratio", id.tempo_ratio},
+                          {"placements", std::move(placements)}});
+    }
+    boost::json::array heatmaps;
+    for (const auto& h : analysis.heatmaps) {
+      boost::json::array plays;
+      for (const auto p : h.plays) plays.push_back(p);
+      heatmaps.push_back({{"piece", h.name}, {"bar_plays", std::move(plays)}});
+    }
+    std::cout << boost::json::serialize(boost::json::object{{"file", path},
+                                                            {"attempt_gap_s", options.attempt_gap_s},
+                                                            {"attempts", std::move(attempts)},
+                                                            {"pieces", std::move(heatmaps)}})
+              << '\n';
+    return 0;
+  }
+  std::cout << path << ": " << analysis.attempts.size() << " attempt(s), " << rep.size() << " piece(s) registered\n";
+  for (const auto& a : analysis.attempts) {
+    char head[96];
+    const auto start = static_cast<long long>(a.attempt.start_s());
+    std::snprintf(head, sizeof head, "  %lld:%02lld:%02lld  %6.1f s  ", start / 3600, start / 60 % 60, start % 60,
+                  a.attempt.duration_s());
+    std::cout << head;
+    if (!a.identified.known()) {
+      std::cout << "unknown\n";
+      continue;
+    }
+    std::cout << a.identified.name;
+    for (const auto& p : a.placements) {
+      char where[96];
+      std::snprintf(where, sizeof where, "  bars %.0f-%.0f at %.0f%%", std::floor(p.first_bar), std::floor(p.last_bar),
+                    100 * p.tempo_ratio);
+      std::cout << where;
+    }
+    std::cout << '\n';
+  }
+  for (const auto& h : analysis.heatmaps) {
+    std::uint32_t most = 0;
+    for (const auto p : h.plays) most = std::max(most, p);
+    std::cout << "\n"
+              << h.name << ": plays per bar, bars 1-" << (h.plays.empty() ? 0 : h.plays.size() - 1)
+              << " (darkest: " << most << ")\n  " << heat_line(h.plays) << '\n';
+  }
+  return 0;
+}
+
 int run(int argc, char** argv) {
   const std::string_view command = argc > 1 ? argv[1] : "";
   if (command.empty() || command == "--help" || command == "-h" || command == "help") {
@@ -365,7 +485,8 @@ int run(int argc, char** argv) {
   static constexpr entry commands[] = {{"inspect", inspect_help, inspect},
                                        {"notes", notes_help, notes},
                                        {"convert", convert_help, convert},
-                                       {"sessions", sessions_help, sessions}};
+                                       {"sessions", sessions_help, sessions},
+                                       {"identify", identify_help, identify}};
   for (const auto& c : commands) {
     if (command != c.name) continue;
     arguments args(argc, argv, 2);

@@ -10,8 +10,20 @@ See docs/python.md for the guide, and ``continuo.plot`` for matplotlib drawings.
 """
 
 from ._core import __version__
+from ._embedding import Occurrence, Passage, Windows, embed, embed_notes, embed_windows, passages
 from ._errors import Error, InvalidMidiError, WriteError
 from ._index import Index, IndexDataError
+from ._repertoire import (
+    Alternative,
+    AttemptAnalysis,
+    BarHeatmap,
+    Identification,
+    PassageInPiece,
+    Placement,
+    Repertoire,
+    SessionAnalysis,
+    bar_grid,
+)
 from ._practice import (
     FEATURE_NAMES,
     Attempt,
@@ -42,9 +54,13 @@ from ._performance import (
 
 __all__ = [
     "FEATURE_NAMES",
+    "Alternative",
     "Attempt",
+    "AttemptAnalysis",
+    "BarHeatmap",
     "Diagnostic",
     "Error",
+    "Identification",
     "Index",
     "IndexDataError",
     "InvalidMidiError",
@@ -52,22 +68,34 @@ __all__ = [
     "KeyProfile",
     "Limits",
     "NoteColumns",
+    "Occurrence",
     "Pairing",
+    "Passage",
+    "PassageInPiece",
     "Performance",
+    "Placement",
     "Practice",
+    "Repertoire",
     "Session",
+    "SessionAnalysis",
     "Sessionizer",
     "Source",
     "Status",
     "StreamDiagnostic",
     "Tempo",
     "TempoMap",
+    "Windows",
     "WriteError",
     "__version__",
+    "bar_grid",
+    "embed",
+    "embed_notes",
+    "embed_windows",
     "estimate_key",
     "estimate_tempo",
     "features",
     "from_notes",
+    "passages",
     "read",
     "sessions",
 ]

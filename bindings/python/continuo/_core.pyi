@@ -147,3 +147,80 @@ class VectorIndex:
     def storage(self) -> str: ...
     @property
     def bytes_per_vector(self) -> float: ...
+
+EMBEDDING_DEFAULTS: tuple[int, float, float, float]
+
+def embed(
+    onset_s: npt.NDArray[np.float64],
+    pitch: npt.NDArray[np.uint8],
+    triple_dimension: int,
+    transposition_invariant: bool,
+    triple_weight: float,
+    pitch_weight: float,
+    rhythm_weight: float,
+) -> npt.NDArray[np.float32]: ...
+def embed_windows(
+    onset_s: npt.NDArray[np.float64],
+    pitch: npt.NDArray[np.uint8],
+    length_s: float,
+    hop_s: float,
+    length_events: int,
+    hop_events: int,
+    threads: int,
+    triple_dimension: int,
+    transposition_invariant: bool,
+    triple_weight: float,
+    pitch_weight: float,
+    rhythm_weight: float,
+) -> tuple[npt.NDArray[np.float32], dict[str, npt.NDArray[Any]]]: ...
+def passages(
+    sessions: list[
+        tuple[str, float, npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+    ],
+    attempt_gap_s: float,
+    min_matches: int,
+    min_events: int,
+    min_occurrences: int,
+    max_candidates: int,
+    min_bpm_confidence: float,
+    threads: int,
+) -> list[tuple[int, list[tuple[int, int, int, float, float, float, float, float, int]]]]: ...
+
+REPERTOIRE_DEFAULTS: dict[str, float]
+
+_Placement = tuple[float, float, float, float, float, float, float, float]
+_Identification = tuple[int, str, float, float, float, _Placement, list[tuple[int, str, float, float]]]
+
+class Repertoire:
+    def __init__(self, transposition_invariant: bool, min_score: float, min_score_ratio: float, refine: bool) -> None: ...
+    def add(
+        self, name: str, onset_s: npt.NDArray[np.float64], pitch: npt.NDArray[np.uint8], downbeats_s: npt.NDArray[np.float64]
+    ) -> int: ...
+    def identify(self, onset_s: npt.NDArray[np.float64], pitch: npt.NDArray[np.uint8]) -> _Identification: ...
+    def locate(self, onset_s: npt.NDArray[np.float64], pitch: npt.NDArray[np.uint8], piece: int) -> list[_Placement]: ...
+    def analyse(
+        self,
+        onset_s: npt.NDArray[np.float64],
+        pitch: npt.NDArray[np.uint8],
+        first_note: npt.NDArray[np.int64],
+        note_count: npt.NDArray[np.int64],
+        start_s: npt.NDArray[np.float64],
+        end_s: npt.NDArray[np.float64],
+    ) -> tuple[list[tuple[_Identification, list[_Placement]]], list[tuple[int, str, list[int]]]]: ...
+    def name(self, piece: int) -> str: ...
+    def downbeats(self, piece: int) -> list[float]: ...
+    def bar_at(self, piece: int, t: float) -> float: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def posting_count(self) -> int: ...
+
+def bar_grid(
+    division: int,
+    tempo_tick: npt.NDArray[np.int64],
+    tempo_us: npt.NDArray[np.uint32],
+    signature_tick: npt.NDArray[np.int64],
+    numerator: npt.NDArray[np.uint8],
+    denominator: npt.NDArray[np.uint8],
+    end_tick: int,
+) -> list[float]: ...

@@ -31,10 +31,14 @@
 namespace py = pybind11;
 
 namespace continuo::python {
-void register_index(py::module_& m);  // continuo._core.VectorIndex, in index.cpp
-}  // namespace continuo::python
 
-namespace continuo::python {
+/// Registers embed, embed_windows and passages (bindings/python/src/embedding.cpp).
+void register_embedding(py::module_& m);
+/// Registers VectorIndex, the exact vector search (bindings/python/src/index.cpp).
+void register_index(py::module_& m);
+/// Registers Repertoire, bar_grid and the identification results (bindings/python/src/repertoire.cpp).
+void register_repertoire(py::module_& m);
+
 namespace {
 
 // ---- numpy arrays over C++ memory ----------------------------------------------------------------
@@ -882,4 +886,6 @@ PYBIND11_MODULE(_core, m) {
   m.def("time_core_read", &continuo::python::time_core_read, py::arg("buffers"), py::arg("pairing"), py::arg("repeat"));
   continuo::python::register_practice(m);
   continuo::python::register_index(m);
+  continuo::python::register_embedding(m);
+  continuo::python::register_repertoire(m);
 }

@@ -1,0 +1,192 @@
+"""continuo.Repertoire: identification, localisation and session heatmaps from Python."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+import continuo
+
+BAR_S = 2.0  # 4/4 at 120 bpm
+
+
+def piece(seed: int, bars: int = 40) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """A melody in uneven rhythm over a chord on each beat, drawn from `seed` (2 s bars)."""
+    rng = np.random.default_rng(seed)
+    onset: list[float] = []
+    pitch: list[int] = []
+    melody = 72
+    for b in range(bars):
+        for beat in range(4):
+            root = 48 + int(rng.integers(0, 12))
+            onset += [b * BAR_S + beat * 0.5] * 3
+            pitch += [root, root + 4, root + 7]
+        beats = 0.0
+        while beats < 4:
+            onset.append(b * BAR_S + beats * 0.5)
+            pitch.append(melody)
+            beats += float(rng.choice([0.25, 0.25, 0.5, 0.5, 0.75, 1.0]))
+            melody = int(np.clip(melody + rng.integers(-4, 5), 64, 88))
+    order = np.argsort(np.asarray(onset), kind="stable")
+    return np.asarray(onset)[order], np.asarray(pitch)[order]
+
+
+def excerpt(seed: int, first: int, last: int, at: float = 0.0, factor: float = 1.0, shift: int = 0) -> continuo.Performance:
+    """Bars [first, last) (1-based) of piece `seed` as a performance starting at `at` seconds."""
+    onset, pitch = piece(seed)
+    keep = (onset >= (first - 1) * BAR_S) & (onset < (last - 1) * BAR_S)
+    t = at + (onset[keep] - (first - 1) * BAR_S) / factor
+    return continuo.from_notes({"onset_s": t, "offset_s": t + 0.2, "pitch": pitch[keep] + shift})
+
+
+def repertoire(invariant: bool = False) -> continuo.Repertoire:
+    rep = continuo.Repertoire(transposition_invariant=invariant)
+    for k in range(5):
+        onset, pitch = piece(k + 1)
+        assert rep.add_notes(f"piece {k}", onset, pitch, np.arange(40) * BAR_S) == k
+    return rep
+
+
+def test_identifies_and_locates_an_excerpt() -> None:
+    rep = repertoire()
+    take = excerpt(3, 11, 21, at=5.0)
+    found = rep.identify(take)
+    assert found.known and found.piece == 2 and found.name == "piece 2"
+    assert found.confidence > 0.8 and found.tempo_ratio == pytest.approx(1.0, abs=0.05)
+    assert found.where is not None and found.where.first_bar == pytest.approx(11.0, abs=0.5)
+    (passage,) = rep.locate(take, found.piece)
+    assert passage.bars == (11, 20)
+    assert passage.query_start_s == pytest.approx(5.0)
+    assert list(found.to_pandas()["name"])[0] == "piece 2"
+
+
+def test_places_the_start_and_tempo_of_a_long_slowing_excerpt() -> None:
+    rep = repertoire()
+    onset, pitch = piece(2)
+    keep = (onset >= 4 * BAR_S) & (onset < 24 * BAR_S)
+    u = onset[keep] - 4 * BAR_S
+    t = u * (1.0 + 0.0125 * u)  # slows to two thirds of the tempo over 40 s
+    placements = rep.locate_notes(t, pitch[keep], 1)
+    assert placements and placements[0].first_bar == pytest.approx(5.0, abs=0.25)
+    assert placements[-1].last_bar == pytest.approx(24.9, abs=0.5)
+    # The tempo is the fitted slope: the mean tempo, between the first and the last.
+    assert 0.67 < placements[0].tempo_ratio < 1.0
+
+
+def test_measures_the_tempo_of_a_slower_excerpt_and_slices_by_time() -> None:
+    rep = repertoire()
+    take = excerpt(2, 5, 15, factor=0.7)
+    found = rep.identify(take, start_s=0.0, end_s=20.0)
+    assert found.piece == 1 and found.tempo_ratio == pytest.approx(0.7, abs=0.03)
+
+
+def test_reports_an_unregistered_piece_as_unknown() -> None:
+    rep = repertoire()
+    found = rep.identify(excerpt(99, 1, 16))
+    assert not found.known and found.piece is None and found.where is None and found.confidence == 0.0
+
+
+def test_matches_a_transposed_copy_only_in_the_invariant_mode() -> None:
+    take = excerpt(4, 9, 19, shift=-5)
+    assert repertoire(invariant=True).identify(take).piece == 3
+    assert not repertoire().identify(take).known
+
+
+def test_counts_bar_plays_over_a_session() -> None:
+    rep = repertoire()
+    onset, pitch = piece(2)
+    parts = []
+    for k, (first, last) in enumerate([(11, 17), (11, 17), (30, 34)]):
+        keep = (onset >= (first - 1) * BAR_S) & (onset < (last - 1) * BAR_S)
+        parts.append((onset[keep] - (first - 1) * BAR_S + 30.0 * k, pitch[keep]))
+    t = np.concatenate([p[0] for p in parts])
+    day = continuo.from_notes({"onset_s": t, "offset_s": t + 0.2, "pitch": np.concatenate([p[1] for p in parts])})
+    analysis = rep.session_heatmap(day)
+    assert len(analysis.attempts) == 3 and all(a.identification.piece == 1 for a in analysis.attempts)
+    (heat,) = analysis.heatmaps
+    assert heat.piece == 1 and len(heat.plays) == 41
+    assert list(heat.plays[11:17]) == [2] * 6 and list(heat.plays[30:34]) == [1] * 4 and heat.plays.sum() == 16
+    table = analysis.to_pandas()
+    assert list(table["first_bar"].round()) == [11, 11, 30]
+
+
+def test_registers_a_performance_with_its_time_signature_bars() -> None:
+    onset, pitch = piece(1, bars=8)
+    perf = continuo.from_notes(
+        {"onset_s": onset, "offset_s": onset + 0.2, "pitch": pitch},
+        time_signatures={"tick": [0], "numerator": [3], "denominator": [4]},
+    )
+    np.testing.assert_allclose(continuo.bar_grid(perf)[:4], [0.0, 1.5, 3.0, 4.5])
+    rep = continuo.Repertoire()
+    piece_id = rep.add("waltz", perf)
+    assert rep.pieces == ("waltz",) and len(rep) == 1
+    assert rep.bar_at(piece_id, 2.25) == pytest.approx(2.5)
+    np.testing.assert_allclose(rep.downbeats(piece_id)[:2], [0.0, 1.5])
+
+
+def test_queries_from_two_threads_agree_with_one() -> None:
+    rep = repertoire()
+    takes = [excerpt(k % 5 + 1, 3 + k, 13 + k) for k in range(6)]
+    one = [rep.identify(t) for t in takes]
+    two: dict[int, continuo.Identification] = {}
+
+    def run(indices: range) -> None:
+        for i in indices:
+            two[i] = rep.identify(takes[i])
+
+    threads = [threading.Thread(target=run, args=(range(k, 6, 2),)) for k in (0, 1)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert [two[i] for i in range(6)] == one
+
+
+def test_rejects_bad_input_clearly() -> None:
+    rep = repertoire()
+    with pytest.raises(ValueError, match="not finite or not sorted"):
+        rep.add_notes("bad", [1.0, 0.5], [60, 62])
+    with pytest.raises(IndexError):
+        rep.locate_notes([0.0], [60], 7)
+    with pytest.raises(ValueError):
+        rep.identify_notes([0.0, 1.0], [60])
+    assert not rep.identify_notes([], []).known
+    assert not rep.identify_notes(np.full(1000, 3.0), np.full(1000, 60)).known
+
+
+def drill_day(at_tempi: tuple[float, ...]) -> continuo.Performance:
+    """Bars 9-13 of piece 4 drilled at each tempo factor, 8 s apart, after a run through bars 1-8 of piece 2."""
+    parts = [excerpt(2, 1, 9)]
+    t = 8 * BAR_S + 8.0
+    for factor in at_tempi:
+        parts.append(excerpt(4, 9, 14, at=t, factor=factor))
+        t += 5 * BAR_S / factor + 8.0
+    notes = [p.notes for p in parts]
+    onset = np.concatenate([n["onset_s"] for n in notes])
+    order = np.argsort(onset, kind="stable")
+    return continuo.from_notes({
+        "onset_s": onset[order],
+        "offset_s": np.concatenate([n["offset_s"] for n in notes])[order],
+        "pitch": np.concatenate([n["pitch"] for n in notes])[order],
+    })  # fmt: skip
+
+
+def test_places_a_passage_found_without_a_score_in_the_piece_registered_later() -> None:
+    days = [("mon", 0.0, drill_day((0.8, 0.85))), ("tue", 86_400.0, drill_day((0.9, 1.0)))]
+    found = [p for p in continuo.passages(days) if {o.session for o in p.occurrences} == {"mon", "tue"}]
+    assert found, "the drilled bars are found as one passage across both days"
+    drilled = max(found, key=lambda p: len(p.occurrences))
+    placed = repertoire().place(drilled, days)
+    assert placed.name == "piece 3" and placed.piece == 3
+    assert placed.first_bar == pytest.approx(9.0, abs=1.0) and placed.last_bar == pytest.approx(13.0, abs=1.0)
+    assert all(p is not None for p in placed.placements)
+    frame = placed.to_pandas()
+    assert list(frame["session"]) == [o.session for o in drilled.occurrences] and frame["first_bar"].notna().all()
+    unknown = continuo.Repertoire()
+    unknown.add_notes("other", *piece(9), np.arange(40) * BAR_S)
+    assert unknown.place(drilled, days).piece is None
+    with pytest.raises(ValueError, match="session 'mon' is not among"):
+        repertoire().place(drilled, days[1:])
