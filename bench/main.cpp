@@ -2,12 +2,15 @@
 ///
 ///     continuo_bench run [--budget S] [--min-repeats N] [--max-repeats N] [--only TOOL/LEVEL,...] SOURCE...
 ///     continuo_bench generate --out DIR [--seed N] [--takes HOURS:PPQ[:off],...]
+///     continuo_bench features [--budget S] [--min-repeats N] [--max-repeats N] [--window S] [--only OP,...] SOURCE...
 ///
 /// `run` loads every SOURCE (a file, a folder, or @list) into memory, then times each tool and
 /// level on those bytes and prints one JSON object to stdout; progress goes to stderr. `generate`
-/// writes the synthetic long practice takes and prints what it wrote as JSON.
+/// writes the synthetic long practice takes and prints what it wrote as JSON. `features` parses every
+/// SOURCE, then times practice-feature extraction on the parsed performances (bench/features.cpp).
 #include "alloc_counter.hpp"
 #include "corpus.hpp"
+#include "features.hpp"
 #include "libsmf_peer.hpp"
 #include "practice_take.hpp"
 
@@ -449,7 +452,9 @@ int main(int argc, char** argv) {
   const std::string usage =
       "usage: continuo_bench run [--budget S] [--min-repeats N] [--max-repeats N] [--no-libsmf]\n"
       "                          [--only TOOL/LEVEL,...] SOURCE...\n"
-      "       continuo_bench generate --out DIR [--seed N] [--takes HOURS:PPQ[:off],...]\n";
+      "       continuo_bench generate --out DIR [--seed N] [--takes HOURS:PPQ[:off],...]\n"
+      "       continuo_bench features [--budget S] [--min-repeats N] [--max-repeats N] [--window S]\n"
+      "                               [--only features,features_30s,tempo,tempo_30s,key] SOURCE...\n";
   if (args.empty()) {
     std::cerr << usage;
     return 2;
@@ -458,6 +463,7 @@ int main(int argc, char** argv) {
     const std::vector<std::string> rest(args.begin() + 1, args.end());
     if (args[0] == "run") return continuo_bench::run(rest);
     if (args[0] == "generate") return continuo_bench::generate(rest);
+    if (args[0] == "features") return continuo_bench::run_features(rest);
     std::cerr << usage;
     return 2;
   } catch (const std::exception& e) {

@@ -64,6 +64,21 @@ double median(std::vector<double>& values) {
   return (*middle + *std::max_element(values.begin(), middle)) / 2;
 }
 
+/// Buffers that compute_features reuses from call to call on a thread: on an attempt or a window of a
+/// few hundred notes, allocating them anew costs as much as filling them.
+struct scratch {
+  std::vector<std::pair<double, double>> sustain;
+  std::vector<double> chord_onsets;
+  std::vector<double> iois;
+  std::vector<double> ratios;
+  std::vector<double> held;
+};
+
+scratch& thread_scratch() {
+  thread_local scratch s;
+  return s;
+}
+
 }  // namespace
 
 std::span<const std::string_view> feature_names() noexcept { return all_names; }
@@ -91,8 +106,10 @@ practice_features compute_features(const performance& perf, std::size_t first_no
   f.playing_time_s = std::max(0.0, end_s - start_s);
   f.note_count = static_cast<double>(count);
 
+  scratch& buffers = thread_scratch();
   // Pedal use inside [start_s, end_s]: sustain spans of any channel, merged.
-  std::vector<std::pair<double, double>> sustain;
+  auto& sustain = buffers.sustain;
+  sustain.clear();
   for (const auto& p : perf.pedals) {
     if (p.kind != pedal_kind::sustain || p.offset_s <= start_s || p.onset_s >= end_s) continue;
     sustain.emplace_back(std::max(p.onset_s, start_s), std::min(p.offset_s, end_s));
@@ -139,7 +156,8 @@ practice_features compute_features(const performance& perf, std::size_t first_no
   f.velocity_std = std::sqrt(std::max(0.0, velocity_squares / c - f.velocity_mean * f.velocity_mean));
 
   // Chords: onsets (sorted, as notes are) within chord_window_s of a chord's first onset.
-  std::vector<double> chord_onsets;
+  auto& chord_onsets = buffers.chord_onsets;
+  chord_onsets.clear();
   for (std::size_t i = first; i < last; ++i) {
     if (chord_onsets.empty() || n.onset_s[i] - chord_onsets.back() >= options.chord_window_s) {
       chord_onsets.push_back(n.onset_s[i]);
@@ -147,8 +165,8 @@ practice_features compute_features(const performance& perf, std::size_t first_no
   }
   f.chord_count = static_cast<double>(chord_onsets.size());
   f.chord_size_mean = c / f.chord_count;
-  std::vector<double> iois;
-  iois.reserve(chord_onsets.size());
+  auto& iois = buffers.iois;
+  iois.clear();
   for (std::size_t i = 1; i < chord_onsets.size(); ++i) iois.push_back(chord_onsets[i] - chord_onsets[i - 1]);
   if (!iois.empty()) {
     const double mean = std::accumulate(iois.begin(), iois.end(), 0.0) / static_cast<double>(iois.size());
@@ -159,8 +177,8 @@ practice_features compute_features(const performance& perf, std::size_t first_no
   }
 
   // Articulation: each note's duration over the time to the next chord after its own.
-  std::vector<double> ratios;
-  ratios.reserve(count);
+  auto& ratios = buffers.ratios;
+  ratios.clear();
   for (std::size_t i = first, chord = 0; i < last; ++i) {
     while (chord + 1 < chord_onsets.size() && chord_onsets[chord + 1] <= n.onset_s[i]) ++chord;
     if (chord + 1 >= chord_onsets.size()) break;
@@ -176,7 +194,8 @@ practice_features compute_features(const performance& perf, std::size_t first_no
   double weighted = 0;
   double sounding_time = 0;
   double union_end = -std::numeric_limits<double>::infinity();
-  std::vector<double> held;  // offsets of the notes sounding, as a min-heap
+  auto& held = buffers.held;  // offsets of the notes sounding, as a min-heap
+  held.clear();
   for (std::size_t i = first; i < last; ++i) {
     const double on = n.onset_s[i];
     const double off = n.offset_s[i];

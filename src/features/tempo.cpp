@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <numeric>
 
@@ -22,85 +23,139 @@ constexpr double tracking_tightness = 20.0;
 /// the 30 s windows within 4 % from 0.62 to 0.67; 1.3 and 1.7 did about as well, 2 and 3 worse).
 constexpr double early_beat_cost = 1.5;
 
-/// One onset event: a note or a chord whose onsets lie within merge_window_s of its first.
-struct onset_event {
-  double time_s;
-  double weight;  ///< sqrt(sum of velocity / 127): a chord counts more than a note, but not linearly.
-  bool bass;      ///< Its lowest pitch is among the lowest 30 % of the events' lowest pitches.
+/// Onset events, as columns: an event is a note or a chord whose onsets lie within merge_window_s of its
+/// first.
+struct onset_events {
+  std::vector<double> time_s;
+  std::vector<double> weight;  ///< sqrt(sum of velocity / 127): a chord counts more than a note, but not linearly.
+  /// 1 when the event's lowest pitch is among the lowest 30 % of the events' lowest pitches, else 0: a
+  /// factor rather than a flag, so that the pair loops multiply instead of branching on it.
+  std::vector<double> bass;
+
+  [[nodiscard]] std::size_t size() const noexcept { return time_s.size(); }
 };
 
-/// Merges onsets into events.
-std::vector<onset_event> merge_onsets(std::span<const seconds_t> onset_s, std::span<const std::uint8_t> velocity,
-                                      std::span<const std::uint8_t> pitch, seconds_t merge_window_s) {
-  std::vector<onset_event> events;
+/// Buffers that estimate_tempo reuses from call to call on a thread, so that a call on a short stretch
+/// of notes (an attempt, a window) does not spend its time in malloc.
+struct workspace {
+  onset_events events;
   std::vector<std::uint8_t> lowest;
+  std::vector<std::uint8_t> sorted_lowest;
+  std::vector<std::int64_t> halves;  ///< Event times in half lag bins from the first.
+  std::vector<double> bass_weight;   ///< weight x bass.
+  std::vector<double> half_lags;     ///< Both lag histograms in half bins, interleaved (all, bass).
+  std::vector<double> lags;          ///< Both lag histograms, interleaved (all, bass) per bin.
+  std::vector<double> smoothed;      ///< The smoothed histogram of all events.
+  std::vector<double> smoothed_bass;
+  std::vector<double> own;  ///< The beat tracker's columns.
+  std::vector<double> score;
+  std::vector<std::uint32_t> from;
+  std::vector<std::uint8_t> span;
+  std::vector<double> candidate;  ///< Scores of one event's predecessors.
+};
+
+workspace& thread_workspace() {
+  thread_local workspace w;
+  return w;
+}
+
+/// Merges onsets into `w.events`.
+void merge_onsets(std::span<const seconds_t> onset_s, std::span<const std::uint8_t> velocity,
+                  std::span<const std::uint8_t> pitch, seconds_t merge_window_s, workspace& w) {
+  onset_events& events = w.events;
+  events.time_s.clear();
+  events.weight.clear();
+  events.bass.clear();
+  w.lowest.clear();
   const std::size_t n = std::min({onset_s.size(), velocity.size(), pitch.size()});
-  events.reserve(n);
-  lowest.reserve(n);
   std::size_t i = 0;
   while (i < n) {
     const double t0 = onset_s[i];
-    double w = 0;
+    double sum = 0;
     std::uint8_t low = 127;
     std::size_t j = i;
     while (j < n && onset_s[j] - t0 <= merge_window_s) {
-      w += velocity[j] / 127.0;
+      sum += velocity[j] / 127.0;
       low = std::min(low, pitch[j]);
       ++j;
     }
-    if (std::isfinite(t0) && w > 0) {
-      events.push_back({t0, std::sqrt(w), false});
-      lowest.push_back(low);
+    if (std::isfinite(t0) && sum > 0) {
+      events.time_s.push_back(t0);
+      events.weight.push_back(std::sqrt(sum));
+      w.lowest.push_back(low);
     }
     i = j;
   }
-  if (!events.empty()) {
-    std::vector<std::uint8_t> sorted = lowest;
+  if (!w.lowest.empty()) {
+    w.sorted_lowest = w.lowest;
+    auto& sorted = w.sorted_lowest;
     const auto k = sorted.size() * 3 / 10;
     std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(k), sorted.end());
     const std::uint8_t threshold = sorted[k];
-    for (std::size_t e = 0; e < events.size(); ++e) events[e].bass = lowest[e] <= threshold;
+    events.bass.resize(w.lowest.size());
+    for (std::size_t e = 0; e < w.lowest.size(); ++e) events.bass[e] = w.lowest[e] <= threshold ? 1.0 : 0.0;
   }
-  return events;
 }
 
-/// Lag histograms of the onset train (all events, and bass events only): the weighted count of event
-/// pairs whose distance is each lag, lags 0, lag_step_s, ..., (bins - 1) * lag_step_s.
-struct lag_histograms {
-  std::vector<double> all;
-  std::vector<double> bass;
-};
-
-lag_histograms measure_lags(const std::vector<onset_event>& events, double max_lag_s) {
-  lag_histograms h;
+/// Fills `w.lags` with the lag histograms of the onset train, all events and bass events only,
+/// interleaved: the weighted count of event pairs whose distance is each lag, lags 0, lag_step_s, ...,
+/// (bins - 1) * lag_step_s, at [2 * bin] (all) and [2 * bin + 1] (bass).
+///
+/// Why times in half bins: a pair then costs an integer subtraction and two additions, where a lag in
+/// seconds split between its two nearest bins costs a conversion and four; the pairs are counted at the
+/// half-bin lag, then each half bin between two bins is split between them. A lag moves by at most half
+/// a bin (5 ms, against a smoothing of 15 ms and more); docs/tempo_key.md shows the accuracy unchanged.
+void measure_lags(double max_lag_s, workspace& w) {
+  const onset_events& events = w.events;
+  const std::size_t n = events.size();
   const auto bins = static_cast<std::size_t>(max_lag_s / lag_step_s) + 2;
-  h.all.assign(bins, 0.0);
-  h.bass.assign(bins, 0.0);
-  const double inv_step = 1.0 / lag_step_s;
+  constexpr double halves_per_s = 2 / lag_step_s;
+  w.halves.resize(n);
+  w.bass_weight.resize(n);
+  const double t0 = events.time_s.front();
+  for (std::size_t k = 0; k < n; ++k) {
+    w.halves[k] = static_cast<std::int64_t>(std::llround((events.time_s[k] - t0) * halves_per_s));
+    w.bass_weight[k] = events.weight[k] * events.bass[k];
+  }
+  // Counted in half bins, (all, bass) interleaved.
+  const auto max_half = static_cast<std::int64_t>(max_lag_s * halves_per_s);
+  const auto min_half = static_cast<std::int64_t>(std::ceil(min_lag_s * halves_per_s));
+  w.half_lags.assign(2 * static_cast<std::size_t>(max_half + 1), 0.0);
+  double* h = w.half_lags.data();
+  const std::int64_t* halves = w.halves.data();
+  const double* weight = events.weight.data();
+  const double* bass_weight = w.bass_weight.data();
   std::size_t j_start = 0;
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    const double ti = events[i].time_s;
-    const double wi = events[i].weight;
-    const bool bi = events[i].bass;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int64_t qi = halves[i];
+    const double wi = weight[i];
+    const double bi = bass_weight[i];
     j_start = std::max(j_start, i + 1);
-    while (j_start < events.size() && events[j_start].time_s - ti < min_lag_s) ++j_start;
-    for (std::size_t j = j_start; j < events.size(); ++j) {
-      const double d = events[j].time_s - ti;
-      if (d > max_lag_s) break;
-      if (d < min_lag_s) continue;  // only when onsets are out of order
-      const double x = d * inv_step;
-      const auto b = static_cast<std::size_t>(x);
-      const double f = x - static_cast<double>(b);
-      const double w = wi * events[j].weight;
-      h.all[b] += w * (1 - f);
-      h.all[b + 1] += w * f;
-      if (bi && events[j].bass) {
-        h.bass[b] += w * (1 - f);
-        h.bass[b + 1] += w * f;
-      }
+    while (j_start < n && halves[j_start] - qi < min_half) ++j_start;
+    for (std::size_t j = j_start; j < n; ++j) {
+      const std::int64_t d = halves[j] - qi;
+      if (d > max_half) break;
+      if (d < min_half) continue;  // only when onsets are out of order
+      double* at = h + 2 * d;
+      // A pair that is not bass-bass adds 0 to the bass histogram: cheaper than a branch that
+      // mispredicts on a third of the pairs.
+      at[0] += wi * weight[j];
+      at[1] += bi * bass_weight[j];
     }
   }
-  return h;
+  w.lags.assign(2 * bins, 0.0);
+  for (std::size_t q = 0; q <= static_cast<std::size_t>(max_half); ++q) {
+    const std::size_t b = q / 2;
+    if (q % 2 == 0) {
+      w.lags[2 * b] += h[2 * q];
+      w.lags[2 * b + 1] += h[2 * q + 1];
+    } else {
+      w.lags[2 * b] += 0.5 * h[2 * q];
+      w.lags[2 * b + 1] += 0.5 * h[2 * q + 1];
+      w.lags[2 * b + 2] += 0.5 * h[2 * q];
+      w.lags[2 * b + 3] += 0.5 * h[2 * q + 1];
+    }
+  }
 }
 
 /// Gaussian smoothing weights for a histogram of `bins` bins, whose width grows with the lag as timing
@@ -139,16 +194,24 @@ const smoothing_kernel& kernel_for(std::size_t bins, std::unique_ptr<smoothing_k
   return *local;
 }
 
-/// Returns `a` smoothed by kernel `k` (built for a.size() bins).
-std::vector<double> smooth(const std::vector<double>& a, const smoothing_kernel& k) {
-  std::vector<double> out(a.size(), 0.0);
-  for (std::size_t b = 0; b < a.size(); ++b) {
-    const double* in = a.data() + k.first[b];
-    double s = 0;
-    for (std::uint32_t w = k.offset[b]; w < k.offset[b + 1]; ++w) s += k.weight[w] * *in++;
-    out[b] = s;
+/// Smooths the interleaved histograms `w.lags` by kernel `k` (built for their bins) into `w.smoothed` and
+/// `w.smoothed_bass`. Both sums of a bin advance together: two independent chains of additions.
+void smooth(const smoothing_kernel& k, workspace& w) {
+  const std::size_t bins = w.lags.size() / 2;
+  w.smoothed.resize(bins);
+  w.smoothed_bass.resize(bins);
+  const double* weight = k.weight.data();
+  for (std::size_t b = 0; b < bins; ++b) {
+    const double* in = w.lags.data() + 2 * k.first[b];
+    double all = 0;
+    double bass = 0;
+    for (std::uint32_t i = k.offset[b]; i < k.offset[b + 1]; ++i, in += 2) {
+      all += weight[i] * in[0];
+      bass += weight[i] * in[1];
+    }
+    w.smoothed[b] = all;
+    w.smoothed_bass[b] = bass;
   }
-  return out;
 }
 
 /// Returns the histogram at a fractional lag (linear interpolation; 0 outside).
@@ -204,60 +267,116 @@ class period_curve {
 /// maximising the sum of event weights minus `tightness` * ln(spacing / (m * period))^2 (scaled by
 /// early_beat_cost: shorter beats cost more than longer ones) and a penalty for each beat that falls on
 /// no event. Returns the chain's steps, in time order.
-std::vector<beat_step> track_beats(const std::vector<onset_event>& events, period_curve expected, double tightness) {
+std::vector<beat_step> track_beats(period_curve expected, double tightness, workspace& w) {
   constexpr double skip_penalty = 0.7;
   constexpr double bass_gain = 1.0;  // a bass event counts twice: beats fall on the bass more often
-  const double early_cost = tightness * early_beat_cost;
-  const double late_cost = tightness / early_beat_cost;
-  const std::size_t n = events.size();
-  std::vector<double> own(n);
+  const double cost[2] = {tightness / early_beat_cost, tightness * early_beat_cost};  // late, early
+  static constexpr double inv_beats[4] = {1.0, 1.0, 0.5, 1.0 / 3.0};
+  static constexpr double skipped[4] = {0.0, 0.0, skip_penalty, 2 * skip_penalty};
+  const std::size_t n = w.events.size();
+  const double* time = w.events.time_s.data();
+  w.own.resize(n);
+  double* own = w.own.data();
   double mean_w = 0;
   for (std::size_t k = 0; k < n; ++k) {
-    own[k] = events[k].weight * (events[k].bass ? 1 + bass_gain : 1.0);
+    own[k] = w.events.weight[k] * (1 + bass_gain * w.events.bass[k]);
     mean_w += own[k];
   }
-  for (double& x : own) x *= static_cast<double>(n) / mean_w;
-  std::vector<double> score(n);
-  std::vector<std::uint32_t> from(n);
-  std::vector<std::uint8_t> span(n, 0);
-  std::size_t best_end = 0;
-  std::size_t first = 0;  // earliest predecessor within reach
-  for (std::size_t j = 0; j < n; ++j) {
-    double best = own[j];
-    std::size_t best_from = j;
-    std::uint8_t best_span = 0;
-    const double tj = events[j].time_s;
-    const double period_s = expected.at(tj);
-    const double inv_period = 1.0 / period_s;
-    const double earliest = tj - 3.45 * period_s;
-    const double latest = tj - 0.65 * period_s;
-    while (first < j && events[first].time_s < earliest) ++first;
-    while (first > 0 && events[first - 1].time_s >= earliest) --first;
-    for (std::size_t i = first; i < j && events[i].time_s <= latest; ++i) {
-      const double x = (tj - events[i].time_s) * inv_period;
-      // x > 0, so the cast rounds as lround does, without a call in the innermost loop.
-      const int beats = std::max(1, static_cast<int>(x + 0.5));  // NOLINT(bugprone-incorrect-roundings)
+  for (std::size_t k = 0; k < n; ++k) own[k] *= static_cast<double>(n) / mean_w;
+  w.score.resize(n);
+  w.from.resize(n);
+  w.span.assign(n, 0);
+  double* score = w.score.data();
+  // Scores the predecessors [lo, hi) of an event at time tj into candidate[lo - first ...]; returns
+  // their best, or `floor` if none beats it. The scores are independent of one another, and their
+  // maximum is kept in four chains: no chain of dependent comparisons through the loop.
+  const auto evaluate = [&](std::size_t lo, std::size_t hi, std::size_t first, double tj, double inv_period,
+                            double own_j, double floor) {
+    double* candidate = w.candidate.data() + (lo - first);
+    const double* from_time = time + lo;
+    const double* from_score = score + lo;
+    const std::size_t count = hi - lo;
+    for (std::size_t c = 0; c < count; ++c) {
+      const double x = (tj - from_time[c]) * inv_period;
+      // 0.65 <= x <= 3.45, so the cast rounds as lround does, without a call in the innermost loop, and
+      // gives 1, 2 or 3 beats. Tables rather than branches: which way they would go is anyone's guess.
+      const int beats = static_cast<int>(x + 0.5);  // NOLINT(bugprone-incorrect-roundings)
       // ln(x / beats) by its Taylor series around 1 (|e| <= 0.35 here; error under 1 %).
-      constexpr double inv_beats[4] = {1.0, 1.0, 0.5, 1.0 / 3.0};
       const double e = x * inv_beats[beats] - 1;
       const double ln = e * (1 - e * (0.5 - e * (1.0 / 3.0)));
-      const double cost = ln < 0 ? early_cost : late_cost;
-      const double s = score[i] - cost * ln * ln - skip_penalty * (beats - 1);
-      if (s + own[j] > best) {
-        best = s + own[j];
-        best_from = i;
-        best_span = static_cast<std::uint8_t>(beats);
-      }
+      candidate[c] = from_score[c] - cost[ln < 0 ? 1 : 0] * ln * ln - skipped[beats] + own_j;
+    }
+    double top[4] = {floor, floor, floor, floor};
+    std::size_t c = 0;
+    for (; c + 4 <= count; c += 4) {
+      for (std::size_t k = 0; k < 4; ++k) top[k] = std::max(top[k], candidate[c + k]);
+    }
+    for (; c < count; ++c) top[0] = std::max(top[0], candidate[c]);
+    return std::max(std::max(top[0], top[1]), std::max(top[2], top[3]));
+  };
+  // Returns the best score in [lo, hi).
+  const auto best_score = [&](std::size_t lo, std::size_t hi) {
+    double top[2] = {-std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+    std::size_t c = lo;
+    for (; c + 2 <= hi; c += 2) top[0] = std::max(top[0], score[c]), top[1] = std::max(top[1], score[c + 1]);
+    if (c < hi) top[0] = std::max(top[0], score[c]);
+    return std::max(top[0], top[1]);
+  };
+  // Moves `index` to the first event at or after time t (or after t, with `after`), t <= the current
+  // event's time: a few steps without a branch first, as the index moves by about one event per event,
+  // and a loop seldom needed after them.
+  const auto seek = [time](std::size_t& index, double t, bool after) {
+    for (int step = 0; step < 3; ++step) index += after ? time[index] <= t : time[index] < t;
+    while (after ? time[index] <= t : time[index] < t) ++index;
+    while (index > 0 && (after ? time[index - 1] > t : time[index - 1] >= t)) --index;
+  };
+  std::size_t best_end = 0;
+  std::size_t first = 0;  // earliest predecessor within reach
+  std::size_t three = 0;  // first predecessor that may span fewer than 3 beats
+  std::size_t two = 0;    // first predecessor that may span 1 beat
+  std::size_t last = 0;   // one past the latest predecessor
+  for (std::size_t j = 0; j < n; ++j) {
+    const double tj = time[j];
+    const double period_s = expected.at(tj);
+    const double inv_period = 1.0 / period_s;
+    // Predecessors before `two` span 2 or 3 beats, those before `three` 3 (the margins of 0.05 beat keep
+    // rounding out of it). Their score cannot exceed their chain's score minus the skip penalty, so a
+    // group whose best chain falls short of the best found among later predecessors is not scored: the
+    // same choice as scoring every predecessor, at a third of the cost, as chains a beat or two shorter
+    // rarely win. Every index stops at j at the latest, as time[j] = tj is past every bound.
+    seek(first, tj - 3.45 * period_s, false);
+    seek(three, tj - 2.55 * period_s, false);
+    seek(two, tj - 1.55 * period_s, false);
+    seek(last, tj - 0.65 * period_s, true);
+    if (w.candidate.size() < last - first) w.candidate.resize(std::max(last - first, 2 * w.candidate.size()));
+    const double own_j = own[j];
+    double best = evaluate(two, last, first, tj, inv_period, own_j, own_j);
+    const bool with_two = two > three && best_score(three, two) - skipped[2] + own_j >= best;
+    if (with_two) best = evaluate(three, two, first, tj, inv_period, own_j, best);
+    const bool with_three = three > first && best_score(first, three) - skipped[3] + own_j >= best;
+    if (with_three) best = evaluate(first, three, first, tj, inv_period, own_j, best);
+    std::size_t best_from = j;
+    if (best > own_j) {
+      // The earliest predecessor that reaches the best, as a single pass keeping the best would choose.
+      const double* candidate = w.candidate.data();
+      const auto find = [&](std::size_t lo, std::size_t hi) {
+        while (lo < hi && candidate[lo - first] != best) ++lo;
+        return lo < hi ? lo : last;
+      };
+      best_from = with_three ? find(first, three) : last;
+      if (best_from == last && with_two) best_from = find(three, two);
+      if (best_from == last) best_from = find(two, last);
+      const double x = (tj - time[best_from]) * inv_period;
+      w.span[j] = static_cast<std::uint8_t>(x + 0.5);  // NOLINT(bugprone-incorrect-roundings)
     }
     score[j] = best;
-    from[j] = static_cast<std::uint32_t>(best_from);
-    span[j] = best_span;
+    w.from[j] = static_cast<std::uint32_t>(best_from);
     if (best > score[best_end]) best_end = j;
   }
   std::vector<beat_step> steps;
-  for (std::size_t j = best_end; span[j] != 0; j = from[j]) {
-    const double beats = span[j];
-    steps.push_back({events[j].time_s, (events[j].time_s - events[from[j]].time_s) / beats, beats});
+  for (std::size_t j = best_end; w.span[j] != 0; j = w.from[j]) {
+    const double beats = w.span[j];
+    steps.push_back({time[j], (time[j] - time[w.from[j]]) / beats, beats});
   }
   std::reverse(steps.begin(), steps.end());
   return steps;
@@ -281,8 +400,8 @@ std::vector<std::pair<double, double>> local_periods(const std::vector<beat_step
   return knots;
 }
 
-/// Returns the weighted median of (value, weight) pairs.
-double weighted_median(std::vector<std::pair<double, double>> values) {
+/// Returns the weighted median of (value, weight) pairs, which it sorts.
+double weighted_median(std::vector<std::pair<double, double>>& values) {
   std::sort(values.begin(), values.end());
   double total = 0;
   for (const auto& v : values) total += v.second;
@@ -294,24 +413,21 @@ double weighted_median(std::vector<std::pair<double, double>> values) {
   return values.back().first;
 }
 
-struct analysis {
-  std::vector<onset_event> events;
-  std::vector<tempo_candidate> candidates;  ///< Most probable first.
-};
-
-analysis analyse(std::span<const seconds_t> onset_s, std::span<const std::uint8_t> velocity,
-                 std::span<const std::uint8_t> pitch, const tempo_options& options) {
-  analysis an;
-  an.events = merge_onsets(onset_s, velocity, pitch, options.merge_window_s);
-  if (an.events.size() < 3) return an;
-  const double span = an.events.back().time_s - an.events.front().time_s;
-  if (!(span > min_lag_s)) return an;
+/// Merges the onsets into `w.events` and returns the metrical-level candidates, most probable first.
+std::vector<tempo_candidate> analyse(std::span<const seconds_t> onset_s, std::span<const std::uint8_t> velocity,
+                                     std::span<const std::uint8_t> pitch, const tempo_options& options, workspace& w) {
+  std::vector<tempo_candidate> candidates;
+  merge_onsets(onset_s, velocity, pitch, options.merge_window_s, w);
+  const std::size_t event_count = w.events.size();
+  if (event_count < 3) return candidates;
+  const double span = w.events.time_s.back() - w.events.time_s.front();
+  if (!(span > min_lag_s)) return candidates;
   const double max_lag = std::clamp(options.max_lag_s, 0.5, 16.0);
-  const lag_histograms raw = measure_lags(an.events, max_lag);
+  measure_lags(max_lag, w);
   std::unique_ptr<smoothing_kernel> own_kernel;
-  const smoothing_kernel& kernel = kernel_for(raw.all.size(), own_kernel);
-  const std::vector<double> all = smooth(raw.all, kernel);
-  const std::vector<double> bass = smooth(raw.bass, kernel);
+  smooth(kernel_for(w.lags.size() / 2, own_kernel), w);
+  const std::vector<double>& all = w.smoothed;
+  const std::vector<double>& bass = w.smoothed_bass;
 
   const double lo = 60.0 / std::max(options.max_bpm, 1.0);
   const double hi = std::min(60.0 / std::max(options.min_bpm, 1.0), max_lag);
@@ -323,9 +439,9 @@ analysis analyse(std::span<const seconds_t> onset_s, std::span<const std::uint8_
     a_max = std::max(a_max, all[b]);
     bass_max = std::max(bass_max, bass[b]);
   }
-  if (!(a_max > 0)) return an;
+  if (!(a_max > 0)) return candidates;
   if (!(bass_max > 0)) bass_max = 1;
-  const double event_rate_hz = static_cast<double>(an.events.size()) / std::max(span, 1.0);
+  const double event_rate_hz = static_cast<double>(event_count) / std::max(span, 1.0);
   const double r = std::log2(event_rate_hz / 4.0);
 
   // Candidates: the local maxima of the smoothed histogram in the tempo range.
@@ -342,24 +458,24 @@ analysis analyse(std::span<const seconds_t> onset_s, std::span<const std::uint8_
     c.salience = a(t);
     c.features = {z,    z * z,    a(t),     a(2 * t), a(3 * t), a(t / 2), a(t / 3), a(1.5 * t), a(2 * t / 3),
                   s(t), s(2 * t), s(3 * t), u * u,    z * r,    a(4 * t), s(t / 2)};
-    an.candidates.push_back(c);
+    candidates.push_back(c);
   }
   // Scores, softmax, most probable first.
   double top = -1e300;
-  std::vector<double> score(an.candidates.size());
-  for (std::size_t k = 0; k < an.candidates.size(); ++k) {
-    score[k] = std::inner_product(an.candidates[k].features.begin(), an.candidates[k].features.end(),
+  std::vector<double> score(candidates.size());
+  for (std::size_t k = 0; k < candidates.size(); ++k) {
+    score[k] = std::inner_product(candidates[k].features.begin(), candidates[k].features.end(),
                                   options.level_model.begin(), 0.0);
     top = std::max(top, score[k]);
   }
   double sum = 0;
   for (double s : score) sum += std::exp(s - top);
-  for (std::size_t k = 0; k < an.candidates.size(); ++k) {
-    an.candidates[k].probability = std::exp(score[k] - top) / sum;
+  for (std::size_t k = 0; k < candidates.size(); ++k) {
+    candidates[k].probability = std::exp(score[k] - top) / sum;
   }
-  std::stable_sort(an.candidates.begin(), an.candidates.end(),
+  std::stable_sort(candidates.begin(), candidates.end(),
                    [](const tempo_candidate& x, const tempo_candidate& y) { return x.probability > y.probability; });
-  return an;
+  return candidates;
 }
 
 }  // namespace
@@ -368,31 +484,30 @@ const tempo_level_model& default_tempo_level_model() noexcept {
   // Fitted on all 886 ASAP performances and their 30 s windows by bench/eval/tempo_key_eval (softmax over
   // candidates, target: the candidates within 4 % of the annotated tempo); docs/tempo_key.md reports
   // the figures of models fitted with each piece held out.
-  static constexpr tempo_level_model model{1.3436,  -1.0387, 3.3628, -0.4769, -0.6434, 0.6648,  1.0565,  -1.4121,
-                                           -0.8480, 1.9849,  2.3350, 1.0588,  -0.0415, -1.3846, -0.5428, 0.6323};
+  static constexpr tempo_level_model model{1.3420,  -1.0374, 3.3312, -0.4767, -0.6583, 0.6265,  1.0841,  -1.3857,
+                                           -0.8949, 1.9951,  2.3175, 1.0496,  -0.0439, -1.3906, -0.5447, 0.6506};
   return model;
 }
 
 std::vector<tempo_candidate> tempo_candidates(std::span<const seconds_t> onset_s,
                                               std::span<const std::uint8_t> velocity,
                                               std::span<const std::uint8_t> pitch, const tempo_options& options) {
-  return analyse(onset_s, velocity, pitch, options).candidates;
+  return analyse(onset_s, velocity, pitch, options, thread_workspace());
 }
 
 tempo_estimate estimate_tempo(std::span<const seconds_t> onset_s, std::span<const std::uint8_t> velocity,
                               std::span<const std::uint8_t> pitch, const tempo_options& options) {
   tempo_estimate out;
-  const analysis an = analyse(onset_s, velocity, pitch, options);
-  out.event_count = an.events.size();
-  if (an.candidates.empty()) return out;
-  const tempo_candidate& best = an.candidates.front();
+  workspace& w = thread_workspace();
+  const std::vector<tempo_candidate> candidates = analyse(onset_s, velocity, pitch, options, w);
+  out.event_count = w.events.size();
+  if (candidates.empty()) return out;
+  const tempo_candidate& best = candidates.front();
   double period = best.beat_period_s;
 
-  // Track at the chosen period, then again twice following the local tempo of the previous chain.
-  std::vector<beat_step> steps = track_beats(an.events, period_curve(period), tracking_tightness);
-  for (int pass = 0; pass < 1 && steps.size() >= 8; ++pass) {
-    steps = track_beats(an.events, period_curve(local_periods(steps, 4)), tracking_tightness);
-  }
+  // Track at the chosen period, then again following the local tempo of the first chain.
+  std::vector<beat_step> steps = track_beats(period_curve(period), tracking_tightness, w);
+  if (steps.size() >= 8) steps = track_beats(period_curve(local_periods(steps, 4)), tracking_tightness, w);
   double beats = 0;
   for (const auto& s : steps) beats += s.beats;
   out.beat_count = steps.empty() ? 0 : static_cast<std::size_t>(beats) + 1;
@@ -414,7 +529,7 @@ tempo_estimate estimate_tempo(std::span<const seconds_t> onset_s, std::span<cons
     // Robust spread of ln(inter-beat interval): 1.4826 x the median absolute deviation.
     const double ln_med = std::log(period);
     for (auto& p : periods) p.first = std::abs(std::log(p.first) - ln_med);
-    out.tempo_spread = 1.4826 * weighted_median(std::move(periods));
+    out.tempo_spread = 1.4826 * weighted_median(periods);
   }
   out.beat_period_s = period;
   out.bpm = 60.0 / period;
