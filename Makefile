@@ -4,7 +4,8 @@
 #   make build    build the library and leave the command-line tool at build/bin/continuo
 #   make python   build and install the Python package `continuo` into .venv
 #   make demo     write a short piece with the SMF writer, read it back, simulate a day of
-#                 practising it and split that into sessions and attempts
+#                 practising it, split that into sessions and attempts, and identify the bars
+#                 and tempo of each attempt
 #   make test     all tests: C++ (plain and ASan+UBSan), Python package, CLI and differential tests
 #                 (pytest, mypy), fuzz smoke runs, clang-format and clang-tidy checks
 #   make bench    the benchmarks of bench/ (see bench/README.md)
