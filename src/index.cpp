@@ -232,26 +232,30 @@ class filter_check {
   explicit filter_check(const search_filter& f)
       : group_(f.group),
         from_(f.unix_time_from_ns.value_or(std::numeric_limits<std::int64_t>::min())),
-        to_(f.unix_time_to_ns) {
-    if (f.groups) {
+        to_(f.unix_time_to_ns),
+        by_groups_(f.groups.has_value()) {
+    if (by_groups_) {
       groups_ = *f.groups;
-      std::sort(groups_->begin(), groups_->end());
+      std::sort(groups_.begin(), groups_.end());
     }
-    active_ = group_ || groups_ || f.unix_time_from_ns || to_;
+    active_ = group_ || by_groups_ || f.unix_time_from_ns || to_;
   }
 
   [[nodiscard]] bool active() const noexcept { return active_; }
   [[nodiscard]] bool pass(std::int64_t group, std::int64_t time_ns) const {
     if (group_ && group != *group_) return false;
-    if (groups_ && !std::binary_search(groups_->begin(), groups_->end(), group)) return false;
+    if (by_groups_ && !std::binary_search(groups_.begin(), groups_.end(), group)) return false;
     return time_ns >= from_ && (!to_ || time_ns < *to_);
   }
 
  private:
   std::optional<std::int64_t> group_;
-  std::optional<std::vector<std::int64_t>> groups_;
+  // A flag beside a plain vector rather than an optional vector: GCC 12 warns, wrongly, that an
+  // optional vector copied from the filter may be used uninitialised (-Wmaybe-uninitialized).
+  std::vector<std::int64_t> groups_;
   std::int64_t from_;
   std::optional<std::int64_t> to_;
+  bool by_groups_ = false;
   bool active_ = false;
 };
 
