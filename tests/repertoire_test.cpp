@@ -368,7 +368,9 @@ TEST(repertoire, fusion_finds_a_query_with_two_restarts_the_votes_leave_unknown)
 }
 
 TEST(repertoire, fusion_keeps_an_unregistered_piece_unknown) {
-  const auto rep = make_repertoire();  // fusion is on by default
+  repertoire_options fused;
+  fused.fusion.enabled = true;
+  const auto rep = make_repertoire(fused);
   for (unsigned seed = 100; seed < 105; ++seed) {
     for (const auto& q : {excerpt(make_piece(seed), 1, 16), two_restarts(make_piece(seed))}) {
       const auto found = rep.identify(q.onset_s, q.pitch);

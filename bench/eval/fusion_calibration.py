@@ -45,7 +45,7 @@ class Record:
     """One query against one repertoire."""
 
     condition: str
-    held: bool  # the query's piece is not in the repertoire
+    held: Optional[bool]  # the query's piece is not in the repertoire; None: a record of the full repertoire
     votes_known: bool
     votes_right: bool
     guess_right: bool  # the votes' best guess (known or not) is the query's piece
@@ -111,7 +111,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         out = [record(partial, onset, pitch, key, condition, key in held)]
         if key not in held:
             out.append(record(full, onset, pitch, key, condition, False))
-            out[-1].held = None  # type: ignore[assignment]  # marks the full repertoire's records
+            out[-1].held = None
         return out
 
     with ThreadPoolExecutor(max_workers=max(1, args.threads)) as pool:
