@@ -96,7 +96,10 @@ struct repertoire::query {
   std::vector<fingerprint> prints;
 };
 
-repertoire::repertoire(const repertoire_options& options) : options_(options) {
+repertoire::repertoire(const repertoire_options& options)
+    : options_(options),
+      windows_(index_options{.dimension = embedding_dimension(options.fusion.embedding),
+                             .storage = options.fusion.storage}) {
   options_.fingerprint.edge_probe = 0;  // references are hashed once, queries probe both bins
   if (!(options_.min_tempo_ratio > 0) || !(options_.max_tempo_ratio > options_.min_tempo_ratio)) {
     fail("min_tempo_ratio must be over 0 and below max_tempo_ratio");
@@ -104,6 +107,15 @@ repertoire::repertoire(const repertoire_options& options) : options_(options) {
   if (!(options_.tempo_bin > 0) || !(options_.offset_window_s > 0) || !(options_.tempo_tolerance > 0)) {
     fail("tempo_bin, tempo_tolerance and offset_window_s must be over 0");
   }
+  if (options_.fusion.enabled && (!(options_.fusion.window_s > 0) || !(options_.fusion.hop_s > 0))) {
+    fail("fusion.window_s and fusion.hop_s must be over 0");
+  }
+}
+
+embedding_options repertoire::window_embedding() const {
+  auto eo = options_.fusion.embedding;
+  eo.transposition_invariant = options_.fingerprint.transposition_invariant;
+  return eo;
 }
 
 std::uint32_t repertoire::add(std::string_view name, const performance& perf) {
@@ -150,6 +162,18 @@ std::uint32_t repertoire::add(std::string_view name, std::span<const seconds_t> 
   postings.reserve(prints.size());
   for (const auto& p : prints) postings.push_back({p.hash, id, p.event, p.span_s});
   if (posting_count() + postings.size() > std::numeric_limits<std::uint32_t>::max()) fail("the index is full");
+  if (options_.fusion.enabled && !onset_s.empty()) {
+    // Each window is added to the vector index as it stands (no rebuild): adding costs the piece's
+    // own windows only.
+    const auto w = embed_windows(onset_s, pitch, {.length_s = options_.fusion.window_s, .hop_s = options_.fusion.hop_s},
+                                 window_embedding());
+    for (std::size_t k = 0; k < w.windows.size(); ++k) {
+      const std::span<const float> v(w.vectors.data() + k * w.dimension, w.dimension);
+      if (std::all_of(v.begin(), v.end(), [](float x) { return x == 0.0F; })) continue;
+      windows_.add(window_piece_.size(), v, {.group = id});
+      window_piece_.push_back(id);
+    }
+  }
   pieces_.push_back(std::move(piece));
   insert(postings);
   return id;
@@ -499,7 +523,14 @@ identification repertoire::identify(const query& q) const {
   if (distinct.empty()) return result;
   const double best = distinct[0].h.score;
   const double other = distinct.size() > 1 ? distinct[1].h.score : 0.0;
-  const bool known = best >= options_.min_score && best >= options_.min_score_ratio * other;
+  bool known = best >= options_.min_score && best >= options_.min_score_ratio * other;
+  const auto& fusion = options_.fusion;
+  if (!known && fusion.enabled && !windows_.empty()) {
+    search_windows(q, pieces_[distinct[0].piece].name_id, result);
+    result.by_fusion = best >= fusion.min_score && best >= fusion.min_score_ratio * other &&
+                       result.similarity_margin >= fusion.min_margin;
+    known = result.by_fusion;
+  }
   for (std::size_t k = known ? 1 : 0; k < distinct.size() && result.alternatives.size() < options_.alternatives; ++k) {
     const auto& s = distinct[k];
     result.alternatives.push_back({s.piece, pieces_[s.piece].name, s.h.score, std::exp(s.h.log_ratio)});
@@ -519,6 +550,22 @@ identification repertoire::identify(const query& q) const {
                                      [](const placement& a, const placement& b) { return a.score < b.score; });
   }
   return result;
+}
+
+void repertoire::search_windows(const query& q, std::uint32_t guess, identification& result) const {
+  // The notes of the events voted with (a query over max_query_events is cut there).
+  const auto& last = q.events.back();
+  const std::size_t notes = std::min<std::size_t>(q.onset_s.size(), std::size_t{last.first} + last.count);
+  const auto v = embed(std::span(q.onset_s).first(notes), std::span(q.pitch).first(notes), window_embedding());
+  if (std::all_of(v.begin(), v.end(), [](float x) { return x == 0.0F; })) return;
+  const auto hits = windows_.search(v, options_.fusion.neighbours);
+  const auto name_of = [&](const search_hit& h) { return pieces_[window_piece_[h.id]].name_id; };
+  const auto mine = std::find_if(hits.begin(), hits.end(), [&](const search_hit& h) { return name_of(h) == guess; });
+  const auto other = std::find_if(hits.begin(), hits.end(), [&](const search_hit& h) { return name_of(h) != guess; });
+  // Beyond the neighbours examined, a piece is at most as similar as the last of them.
+  const double floor = hits.empty() ? 0.0 : static_cast<double>(hits.back().score);
+  result.similarity = mine != hits.end() ? static_cast<double>(mine->score) : floor;
+  result.similarity_margin = result.similarity - (other != hits.end() ? static_cast<double>(other->score) : floor);
 }
 
 location repertoire::locate(const note_columns& notes, std::size_t first, std::size_t last, std::uint32_t piece) const {

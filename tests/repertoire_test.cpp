@@ -331,3 +331,51 @@ TEST(repertoire, gives_fractional_bars_with_a_pickup) {
 }
 
 }  // namespace
+
+/// Bars 11-12 played three times over, each time from half a bar earlier than where it stopped, with
+/// a 1.5-s pause before each restart: three 2-s stretches, each its own (tempo, offset) cell.
+piece two_restarts(const piece& p) {
+  auto q = excerpt(p, 11, 12, 0.0);
+  append(q, excerpt(p, 11, 12, 3.5));
+  append(q, excerpt(p, 11, 12, 7.0));
+  return q;
+}
+
+TEST(repertoire, fusion_finds_a_query_with_two_restarts_the_votes_leave_unknown) {
+  // These made-up pieces are dense with distinct triples (a bar gives about a hundred consistent
+  // matches), so the unknown threshold is raised until each 2-s stretch falls short of it, as a
+  // sparse 3-8-s stretch of a real piece falls short of 12.
+  repertoire_options strict;
+  strict.min_score = 200;
+  strict.fusion.enabled = false;
+  auto fused = strict;
+  fused.fusion.enabled = true;
+  const auto votes = make_repertoire(strict);
+  const auto both = make_repertoire(fused);
+  EXPECT_EQ(votes.window_count(), 0U);
+  EXPECT_GT(both.window_count(), 6U * 20U);  // 80-s pieces in 10-s windows every 2.5 s
+  const auto q = two_restarts(make_piece(4));
+  const auto alone = votes.identify(q.onset_s, q.pitch);
+  ASSERT_FALSE(alone.known());
+  ASSERT_FALSE(alone.alternatives.empty());
+  const auto found = both.identify(q.onset_s, q.pitch);
+  ASSERT_TRUE(found.known());
+  EXPECT_TRUE(found.by_fusion);
+  EXPECT_EQ(found.piece, 3U);
+  EXPECT_GT(found.similarity_margin, fused.fusion.min_margin);
+  EXPECT_GT(found.where.score, 0.0);
+  EXPECT_EQ(alone.alternatives[0].piece, 3U);  // the votes' best guess, now confirmed
+}
+
+TEST(repertoire, fusion_keeps_an_unregistered_piece_unknown) {
+  repertoire_options fused;
+  fused.fusion.enabled = true;
+  const auto rep = make_repertoire(fused);
+  for (unsigned seed = 100; seed < 105; ++seed) {
+    for (const auto& q : {excerpt(make_piece(seed), 1, 16), two_restarts(make_piece(seed))}) {
+      const auto found = rep.identify(q.onset_s, q.pitch);
+      EXPECT_FALSE(found.known()) << "seed " << seed << " taken for " << found.name;
+      EXPECT_FALSE(found.by_fusion);
+    }
+  }
+}

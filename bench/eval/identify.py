@@ -1,6 +1,6 @@
 """Piece identification and passage localisation, measured on a corpus of scores and performances.
 
-    python bench/eval/identify.py CORPUS --json [--seed N] [--limit N] [--drills DAYS]
+    python bench/eval/identify.py CORPUS --json [--seed N] [--limit N] [--drills DAYS] [--fusion]
 
 CORPUS is any folder in ASAP's layout (``metadata.csv``; per-folder ``midi_score.mid`` and
 ``midi_score_annotations.txt``; per-performance ``*_annotations.txt``). Every score folder is
@@ -217,8 +217,11 @@ def rank_of(ident: continuo.Identification, key: str) -> int:
     return names.index(key) + 1 if key in names else 0
 
 
+FUSION: Optional[bool] = None  # --fusion: the repertoire's embedding fusion (None: its default)
+
+
 def build(scores: dict[str, Score], invariant: bool = False, leave_out: frozenset[str] = frozenset()) -> continuo.Repertoire:
-    rep = continuo.Repertoire(transposition_invariant=invariant)
+    rep = continuo.Repertoire(transposition_invariant=invariant, fusion=FUSION)
     for s in scores.values():
         if s.key in leave_out:
             continue
@@ -422,7 +425,7 @@ def evaluate_drills(corpus: Path, seed: int, days: int, limit: Optional[int], th
     day_list = [sim.day(d) for d in range(days)]
     used = sorted({a.piece for day in day_list for s in day.sessions for a in s.attempts if a.piece})
     by_name = {p.name: p for p in sim.pieces}
-    rep = continuo.Repertoire()
+    rep = continuo.Repertoire(fusion=FUSION)
     ids: dict[str, int] = {}
     for name in used:
         practised = by_name[name]
@@ -509,8 +512,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="also evaluate DAYS of simulated practice with the pieces registered (default 0: skip)")
     parser.add_argument("--threads", type=int, default=1,
                         help="run the queries on N threads (the same figures as 1 thread; only timings differ)")
+    parser.add_argument("--fusion", action="store_true",
+                        help="confirm the votes' unknown best guesses by the embedding-window search (docs/repertoire.md)")
     parser.add_argument("--quick-variants", action="store_true", help="robustness variants on 30 s excerpts only")
     args = parser.parse_args(argv)
+    global FUSION
+    FUSION = True if args.fusion else None
     if not (args.corpus / "metadata.csv").is_file():
         parser.error(f"{args.corpus} has no metadata.csv: give a folder in ASAP's layout")
     result = evaluate(args.corpus, args.seed, args.limit, args.per_performance, args.drills, args.quick_variants,

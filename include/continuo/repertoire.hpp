@@ -11,7 +11,9 @@
 /// passage starts and ends, one passage per stop-and-restart. docs/repertoire.md gives the method and
 /// its measured accuracy.
 
+#include <continuo/embedding.hpp>
 #include <continuo/fingerprint.hpp>
+#include <continuo/index.hpp>
 #include <continuo/performance.hpp>
 #include <continuo/session.hpp>
 #include <continuo/time.hpp>
@@ -34,6 +36,38 @@ inline constexpr std::uint32_t unknown_piece = std::numeric_limits<std::uint32_t
 /// the last note's offset or duration_tick, whichever is later. Empty for an SMPTE division, which
 /// has no bars.
 [[nodiscard]] std::vector<seconds_t> bar_grid(const performance& perf);
+
+/// The second recogniser: whole-vector embeddings (continuo/embedding.hpp) of overlapping windows of each
+/// reference, searched with the query's embedding. A window vector is a bag of triples without their
+/// geometry, so a query that stops and restarts still resembles its piece when its separate stretches
+/// each hold too few consistent votes. It is consulted only when the votes alone say unknown, and it
+/// can only confirm their best guess, never name another piece.
+struct embedding_fusion_options {
+  /// Whether references are embedded at add() and unknown queries searched. Off by default: on ASAP
+  /// (seed 1) it raised top-1 of 10-s stop-and-restart queries from 0.891 to 0.913 and of clean 10-s
+  /// queries from 0.954 to 0.963, but let one more held-out 30-s query through (unknown rate 0.845 →
+  /// 0.839; docs/repertoire.md). Off, nothing is embedded and window_count() is 0.
+  bool enabled = false;
+  /// Reference windows: 10 s every 2.5 s, as long as the short queries that need the help.
+  seconds_t window_s = 10.0;
+  seconds_t hop_s = 2.5;
+  /// How the vectors are made. Its transposition_invariant is overridden by the repertoire's
+  /// fingerprint option, so that both recognisers are key-blind together.
+  embedding_options embedding{};
+  /// int8: about 1.1 KiB per window (1 KiB of codes, a scale, id, metadata and table), a quarter of
+  /// float32's; scores within about 1e-3 of it.
+  vector_storage storage = vector_storage::int8;
+  /// Nearest windows examined per query.
+  std::size_t neighbours = 64;
+  /// The votes' best guess is accepted when the nearest window of any other piece is at least this
+  /// much less similar to the query than the guess's nearest window (a cosine difference), the
+  /// guess holds at least `min_score` consistent votes and `min_score_ratio` times the best other
+  /// piece's (the votes must still lean to it). Calibrated by bench/eval/fusion_calibration.py on
+  /// queries of another seed than identify.py's: a margin of 0 or 0.02 let held-out pieces through.
+  double min_margin = 0.05;
+  double min_score = 3;
+  double min_score_ratio = 1.2;
+};
 
 /// How pieces are indexed and queries verified. The defaults are the ones measured in
 /// docs/repertoire.md.
@@ -79,6 +113,8 @@ struct repertoire_options {
   /// unless it continues a kept passage on both clocks (a slow introduction before the Allegro).
   /// The strongest passage of the piece given to locate() needs neither: it is the piece's best place.
   double min_passage_share = 0.1;
+  /// The embedding-window search that confirms a best guess the votes alone leave unknown.
+  embedding_fusion_options fusion{};
   /// Refine passage boundaries with a subsequence DTW on the pitch-class sets of onset events. Off
   /// by default: on ASAP it placed 95.8 % of excerpt starts within a bar against 96.6 % for the
   /// votes alone (each end placed by the median of its nearest consistent matches); see
@@ -117,6 +153,13 @@ struct identification {
   double score = 0;
   double tempo_ratio = 0;  ///< Query tempo over reference tempo; 0 when unknown.
   placement where;         ///< The strongest occurrence, from the voting alone.
+  /// With fusion enabled and the votes alone short of the unknown threshold: the cosine of the
+  /// query's embedding to the nearest window of the votes' best guess, and how far that is above the
+  /// nearest window of any other piece (negative when another piece is nearer). 0 otherwise.
+  double similarity = 0;
+  double similarity_margin = 0;
+  /// Whether the piece was accepted on the embedding's agreement rather than on the votes alone.
+  bool by_fusion = false;
   /// The best other pieces (a piece registered twice under one name counts once), best first. When
   /// unknown, the best guess comes first.
   std::vector<candidate> alternatives;
@@ -202,6 +245,10 @@ class repertoire {
   [[nodiscard]] double bar_at(std::uint32_t piece, seconds_t t) const;
   /// Returns the number of postings in the index: its memory is about 16 bytes each.
   [[nodiscard]] std::size_t posting_count() const noexcept;
+  /// Returns the number of embedded reference windows (0 unless fusion is enabled) and the bytes
+  /// each takes in the window index (about 1.1 KiB in int8, 4.1 KiB in float32).
+  [[nodiscard]] std::size_t window_count() const noexcept { return windows_.size(); }
+  [[nodiscard]] double bytes_per_window() const noexcept { return windows_.bytes_per_vector(); }
   [[nodiscard]] const repertoire_options& options() const noexcept { return options_; }
 
  private:
@@ -238,6 +285,9 @@ class repertoire {
   [[nodiscard]] query make_query(std::span<const seconds_t> onset_s, std::span<const std::uint8_t> pitch) const;
   [[nodiscard]] std::vector<match> matches(const query& q) const;
   [[nodiscard]] identification identify(const query& q) const;
+  /// Fills the similarity fields of `result` for the best guess `guess` (a name id) of the votes.
+  void search_windows(const query& q, std::uint32_t guess, identification& result) const;
+  [[nodiscard]] embedding_options window_embedding() const;
   [[nodiscard]] location locate(const query& q, std::uint32_t piece) const;
   /// Locates with the query's matches in `piece` already found (`ms`, in query order).
   [[nodiscard]] location locate(const query& q, std::uint32_t piece, const std::vector<match>& ms) const;
@@ -247,6 +297,9 @@ class repertoire {
   std::vector<piece_data> pieces_;
   std::vector<std::string> names_;
   std::vector<segment> segments_;
+  /// The fusion's reference windows: id = position in window_piece_, group = piece id.
+  vector_index windows_;
+  std::vector<std::uint32_t> window_piece_;
 };
 
 }  // namespace continuo

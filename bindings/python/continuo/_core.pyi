@@ -186,13 +186,24 @@ def passages(
     threads: int,
 ) -> list[tuple[int, list[tuple[int, int, int, float, float, float, float, float, int]]]]: ...
 
-REPERTOIRE_DEFAULTS: dict[str, float]
+REPERTOIRE_DEFAULTS: dict[str, float | bool]
 
 _Placement = tuple[float, float, float, float, float, float, float, float]
-_Identification = tuple[int, str, float, float, float, _Placement, list[tuple[int, str, float, float]]]
+_Identification = tuple[
+    int, str, float, float, float, _Placement, list[tuple[int, str, float, float]], tuple[float, float, bool]
+]
 
 class Repertoire:
-    def __init__(self, transposition_invariant: bool, min_score: float, min_score_ratio: float, refine: bool) -> None: ...
+    def __init__(
+        self,
+        transposition_invariant: bool,
+        min_score: float,
+        min_score_ratio: float,
+        refine: bool,
+        max_postings: int = 0,
+        fusion: bool = ...,
+        fusion_min_margin: float = ...,
+    ) -> None: ...
     def add(
         self, name: str, onset_s: npt.NDArray[np.float64], pitch: npt.NDArray[np.uint8], downbeats_s: npt.NDArray[np.float64]
     ) -> int: ...
@@ -214,6 +225,10 @@ class Repertoire:
     def size(self) -> int: ...
     @property
     def posting_count(self) -> int: ...
+    @property
+    def window_count(self) -> int: ...
+    @property
+    def bytes_per_window(self) -> float: ...
 
 def bar_grid(
     division: int,

@@ -75,6 +75,12 @@ class Identification:
     tempo_ratio: float
     where: Optional[Placement]
     alternatives: tuple[Alternative, ...]
+    #: With ``fusion=True`` and the votes alone short of the unknown threshold: the cosine of the query's
+    #: embedding to the nearest reference window of the votes' best guess, and its lead over the nearest
+    #: window of any other piece (0 when not searched).
+    similarity: float = 0.0
+    similarity_margin: float = 0.0
+    by_fusion: bool = False  #: accepted because the embedding search agreed with the votes' best guess
 
     @property
     def known(self) -> bool:
@@ -156,7 +162,7 @@ def _placement(t: tuple[float, float, float, float, float, float, float, float])
 
 
 def _identification(t: tuple[Any, ...]) -> Identification:
-    piece, name, confidence, score, tempo, where, alternatives = t
+    piece, name, confidence, score, tempo, where, alternatives, (similarity, margin, by_fusion) = t
     known = piece >= 0
     return Identification(
         piece=int(piece) if known else None,
@@ -166,6 +172,9 @@ def _identification(t: tuple[Any, ...]) -> Identification:
         tempo_ratio=float(tempo),
         where=_placement(where) if known else None,
         alternatives=tuple(Alternative(int(p), str(n), float(s), float(r)) for p, n, s, r in alternatives),
+        similarity=float(similarity),
+        similarity_margin=float(margin),
+        by_fusion=bool(by_fusion),
     )
 
 
@@ -206,7 +215,9 @@ class Repertoire:
 
     ``transposition_invariant=True`` hashes intervals instead of pitches, so a transposed performance
     matches (with more chance matches). ``min_score`` and ``min_score_ratio`` set when the best piece is
-    reported as unknown (docs/repertoire.md calibrates them). Queries release the GIL and may run
+    reported as unknown (docs/repertoire.md calibrates them). ``fusion=True`` also embeds 10-s windows of
+    each reference and, when the votes fall short, accepts their best guess if the query's embedding
+    is nearest to it by ``fusion_min_margin`` (a cosine difference) or more. Queries release the GIL and may run
     from several threads; ``add`` waits for running queries.
     """
 
@@ -217,6 +228,8 @@ class Repertoire:
         min_score: Optional[float] = None,
         min_score_ratio: Optional[float] = None,
         refine: bool = False,
+        fusion: Optional[bool] = None,
+        fusion_min_margin: Optional[float] = None,
     ) -> None:
         defaults = _core.REPERTOIRE_DEFAULTS
         self._impl = _core.Repertoire(
@@ -224,6 +237,8 @@ class Repertoire:
             float(defaults["min_score"] if min_score is None else min_score),
             float(defaults["min_score_ratio"] if min_score_ratio is None else min_score_ratio),
             bool(refine),
+            fusion=bool(defaults["fusion"] if fusion is None else fusion),
+            fusion_min_margin=float(defaults["fusion_min_margin"] if fusion_min_margin is None else fusion_min_margin),
         )
         self.transposition_invariant = bool(transposition_invariant)
         self._names: list[str] = []

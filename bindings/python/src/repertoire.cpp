@@ -39,7 +39,8 @@ py::tuple identification_tuple(const identification& id) {
   py::list alternatives;
   for (const auto& c : id.alternatives) alternatives.append(py::make_tuple(c.piece, c.name, c.score, c.tempo_ratio));
   const auto piece = id.known() ? py::int_(id.piece) : py::int_(-1);
-  return py::make_tuple(piece, id.name, id.confidence, id.score, id.tempo_ratio, passage_tuple(id.where), alternatives);
+  return py::make_tuple(piece, id.name, id.confidence, id.score, id.tempo_ratio, passage_tuple(id.where), alternatives,
+                        py::make_tuple(id.similarity, id.similarity_margin, id.by_fusion));
 }
 
 class py_repertoire {
@@ -146,6 +147,14 @@ class py_repertoire {
     const std::shared_lock lock(mutex_);
     return rep_.posting_count();
   }
+  [[nodiscard]] std::size_t window_count() const {
+    const std::shared_lock lock(mutex_);
+    return rep_.window_count();
+  }
+  [[nodiscard]] double bytes_per_window() const {
+    const std::shared_lock lock(mutex_);
+    return rep_.bytes_per_window();
+  }
 
  private:
   repertoire rep_;
@@ -185,8 +194,10 @@ std::vector<double> bar_grid_py(std::uint16_t division, const column<std::int64_
 void register_repertoire(py::module_& m) {
   py::class_<py_repertoire>(m, "Repertoire")
       .def(py::init([](bool transposition_invariant, double min_score, double min_score_ratio, bool refine,
-                       std::size_t max_postings) {
+                       std::size_t max_postings, bool fusion, double fusion_min_margin) {
              repertoire_options options;
+             options.fusion.enabled = fusion;
+             options.fusion.min_margin = fusion_min_margin;
              if (max_postings > 0) options.max_postings = max_postings;
              options.fingerprint.transposition_invariant = transposition_invariant;
              options.min_score = min_score;
@@ -195,7 +206,8 @@ void register_repertoire(py::module_& m) {
              return std::make_unique<py_repertoire>(options);
            }),
            py::arg("transposition_invariant"), py::arg("min_score"), py::arg("min_score_ratio"), py::arg("refine"),
-           py::arg("max_postings") = 0)
+           py::arg("max_postings") = 0, py::arg("fusion") = repertoire_options{}.fusion.enabled,
+           py::arg("fusion_min_margin") = repertoire_options{}.fusion.min_margin)
       .def("add", &py_repertoire::add, py::arg("name"), py::arg("onset_s"), py::arg("pitch"), py::arg("downbeats_s"))
       .def("identify", &py_repertoire::identify, py::arg("onset_s"), py::arg("pitch"))
       .def("locate", &py_repertoire::locate, py::arg("onset_s"), py::arg("pitch"), py::arg("piece"))
@@ -205,13 +217,17 @@ void register_repertoire(py::module_& m) {
       .def("downbeats", &py_repertoire::downbeats, py::arg("piece"))
       .def("bar_at", &py_repertoire::bar_at, py::arg("piece"), py::arg("t"))
       .def_property_readonly("size", &py_repertoire::size)
-      .def_property_readonly("posting_count", &py_repertoire::posting_count);
+      .def_property_readonly("posting_count", &py_repertoire::posting_count)
+      .def_property_readonly("window_count", &py_repertoire::window_count)
+      .def_property_readonly("bytes_per_window", &py_repertoire::bytes_per_window);
   m.def("bar_grid", &bar_grid_py, py::arg("division"), py::arg("tempo_tick"), py::arg("tempo_us"),
         py::arg("signature_tick"), py::arg("numerator"), py::arg("denominator"), py::arg("end_tick"));
   py::object defaults = py::dict();
   const repertoire_options d;
   defaults["min_score"] = d.min_score;
   defaults["min_score_ratio"] = d.min_score_ratio;
+  defaults["fusion"] = d.fusion.enabled;
+  defaults["fusion_min_margin"] = d.fusion.min_margin;
   m.attr("REPERTOIRE_DEFAULTS") = defaults;
 }
 
