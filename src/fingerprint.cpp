@@ -6,23 +6,6 @@
 namespace continuo {
 namespace detail {
 
-// Hash layout (docs/embeddings.md): bits 0-3 ratio bin + 7, bit 4 line (0 melody, 1 bass), then either
-// three 7-bit pitches (bits 5-25) or two 8-bit intervals + 127 (bits 5-20) with bit 30 set, so the two
-// kinds never collide.
-std::uint32_t triple_hash(int p1, int p2, int p3, std::uint32_t line, int ratio_bin, bool invariant) noexcept {
-  constexpr std::uint32_t invariant_bit = 1U << 30U;
-  const auto bin = static_cast<std::uint32_t>(ratio_bin + max_ratio_bin);
-  std::uint32_t pitches = 0;
-  if (invariant) {
-    pitches = static_cast<std::uint32_t>(p2 - p1 + 127) | (static_cast<std::uint32_t>(p3 - p2 + 127) << 8U);
-    pitches |= invariant_bit >> 5U;
-  } else {
-    pitches = static_cast<std::uint32_t>(p1) | (static_cast<std::uint32_t>(p2) << 7U) |
-              (static_cast<std::uint32_t>(p3) << 14U);
-  }
-  return bin | (line << 4U) | (pitches << 5U);
-}
-
 std::vector<float> log2_gaps(std::span<const onset_event> events, std::size_t fan_out) {
   const std::size_t n = events.size();
   std::vector<float> out(n * fan_out, 0.0F);
