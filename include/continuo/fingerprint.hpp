@@ -85,8 +85,19 @@ inline constexpr int max_ratio_bin = 7;
   return bin | (line << 4U) | (pitches << 5U);
 }
 
-/// Returns log2 of the gaps from each event to its next `fan_out` events, row-major (0 past the end).
-[[nodiscard]] std::vector<float> log2_gaps(std::span<const onset_event> events, std::size_t fan_out);
+/// The gaps from each event to its next `fan_out` events, in the form the triples use.
+struct event_gaps {
+  std::size_t fan_out = 0;
+  /// log2 of each gap divided by the ratio bin width, row-major (fan_out per event, 0 past the end): one
+  /// log2 per pair of events, not per triple, and a triple's ratio bin is a subtraction away.
+  std::vector<float> scaled_log2;
+  /// How many of each event's next fan_out events are within max_gap_s of it (the gaps grow with the
+  /// distance, so they are the first ones).
+  std::vector<std::uint8_t> reach;
+};
+
+/// Returns the gaps of onset events for `options`.
+[[nodiscard]] event_gaps gaps_of(std::span<const onset_event> events, const fingerprint_options& options);
 
 /// The ratio bin of one triple, and the neighbouring bin the edge probe adds.
 struct ratio_bins {
@@ -126,21 +137,18 @@ struct triple {
 /// enumeration behind for_each_fingerprint, for callers that hash the triples themselves.
 template <class Visit>
 void for_each_triple(std::span<const onset_event> events, const fingerprint_options& options, Visit&& visit) {
-  const std::size_t n = events.size();
-  const std::size_t fan = options.fan_out > 0 ? options.fan_out : 1;
-  const std::vector<float> log2_gap = log2_gaps(events, fan);  // one log2 per pair, not per triple
-  const double per_bin = 1.0 / (options.ratio_bin_log2 > 0 ? options.ratio_bin_log2 : 0.5);
+  const event_gaps gaps = gaps_of(events, options);
+  const std::size_t fan = gaps.fan_out;
   const double probe = options.edge_probe;
-  for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t j = i + 1; j < n && j <= i + fan; ++j) {
-      if (events[j].onset_s - events[i].onset_s > options.max_gap_s) break;
-      const double log2_gap1 = log2_gap[i * fan + (j - i - 1)];
-      for (std::size_t k = j + 1; k < n && k <= j + fan; ++k) {
-        if (events[k].onset_s - events[j].onset_s > options.max_gap_s) break;
-        // Events are at least merge_window_s apart, so both gaps are positive.
-        const double scaled = (log2_gap1 - log2_gap[j * fan + (k - j - 1)]) * per_bin;
-        visit(triple{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j), static_cast<std::uint32_t>(k),
-                     bin_ratio(scaled, probe)});
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const float* const from_i = &gaps.scaled_log2[i * fan];
+    for (std::size_t dj = 1; dj <= gaps.reach[i]; ++dj) {
+      const std::size_t j = i + dj;
+      const float gap1 = from_i[dj - 1];
+      const float* const from_j = &gaps.scaled_log2[j * fan];
+      for (std::size_t dk = 1; dk <= gaps.reach[j]; ++dk) {
+        visit(triple{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j), static_cast<std::uint32_t>(j + dk),
+                     bin_ratio(gap1 - from_j[dk - 1], probe)});
       }
     }
   }
