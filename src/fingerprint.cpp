@@ -6,32 +6,21 @@
 namespace continuo {
 namespace detail {
 
-// Hash layout (docs/embeddings.md): bits 0-3 ratio bin + 7, bit 4 line (0 melody, 1 bass), then either
-// three 7-bit pitches (bits 5-25) or two 8-bit intervals + 127 (bits 5-20) with bit 30 set, so the two
-// kinds never collide.
-std::uint32_t triple_hash(int p1, int p2, int p3, std::uint32_t line, int ratio_bin, bool invariant) noexcept {
-  constexpr std::uint32_t invariant_bit = 1U << 30U;
-  const auto bin = static_cast<std::uint32_t>(ratio_bin + max_ratio_bin);
-  std::uint32_t pitches = 0;
-  if (invariant) {
-    pitches = static_cast<std::uint32_t>(p2 - p1 + 127) | (static_cast<std::uint32_t>(p3 - p2 + 127) << 8U);
-    pitches |= invariant_bit >> 5U;
-  } else {
-    pitches = static_cast<std::uint32_t>(p1) | (static_cast<std::uint32_t>(p2) << 7U) |
-              (static_cast<std::uint32_t>(p3) << 14U);
-  }
-  return bin | (line << 4U) | (pitches << 5U);
-}
-
-std::vector<float> log2_gaps(std::span<const onset_event> events, std::size_t fan_out) {
+event_gaps gaps_of(std::span<const onset_event> events, const fingerprint_options& options) {
   const std::size_t n = events.size();
-  std::vector<float> out(n * fan_out, 0.0F);
+  const std::size_t fan = std::clamp<std::size_t>(options.fan_out, 1, 255);
+  const double per_bin = 1.0 / (options.ratio_bin_log2 > 0 ? options.ratio_bin_log2 : 0.5);
+  event_gaps gaps{fan, std::vector<float>(n * fan, 0.0F), std::vector<std::uint8_t>(n, 0)};
   for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t d = 1; d <= fan_out && i + d < n; ++d) {
-      out[i * fan_out + d - 1] = static_cast<float>(std::log2(events[i + d].onset_s - events[i].onset_s));
+    std::size_t d = 1;
+    // Events are at least merge_window_s apart, so every gap is positive.
+    for (; d <= fan && i + d < n && events[i + d].onset_s - events[i].onset_s <= options.max_gap_s; ++d) {
+      gaps.scaled_log2[i * fan + d - 1] = static_cast<float>(std::log2(events[i + d].onset_s - events[i].onset_s) *
+                                                             per_bin);
     }
+    gaps.reach[i] = static_cast<std::uint8_t>(d - 1);
   }
-  return out;
+  return gaps;
 }
 
 }  // namespace detail

@@ -570,6 +570,19 @@ std::optional<vector_metadata> vector_index::metadata(std::uint64_t id) const no
   return vector_metadata{groups_[*slot], times_[*slot]};
 }
 
+std::optional<std::vector<float>> vector_index::vector(std::uint64_t id) const {
+  const std::optional<std::size_t> slot = slot_of_.find(id);
+  if (!slot) return std::nullopt;
+  std::vector<float> out(dimension_);
+  if (storage_ == vector_storage::float32) {
+    std::copy_n(values_.begin() + static_cast<std::ptrdiff_t>(*slot * stride_), dimension_, out.begin());
+  } else {
+    const std::int8_t* const codes = codes_.data() + *slot * stride_;
+    for (std::size_t i = 0; i < dimension_; ++i) out[i] = scales_[*slot] * static_cast<float>(codes[i]);
+  }
+  return out;
+}
+
 double vector_index::bytes_per_vector() const noexcept {
   if (ids_.empty()) return 0;
   const std::size_t row = storage_ == vector_storage::float32 ? stride_ * sizeof(float) : stride_ + sizeof(float);

@@ -207,6 +207,8 @@ TEST_P(index_storage, adds_removes_and_replaces) {
   EXPECT_TRUE(index.contains(2));
   EXPECT_EQ(index.dimension(), 8U);
   EXPECT_EQ(index.metadata(1), (vector_metadata{.group = 10}));
+  EXPECT_EQ(index.vector(1), a);
+  EXPECT_FALSE(index.vector(9).has_value());
 
   index.add(1, c, {.group = 11});  // replaces: still three vectors, 1 now points along c
   EXPECT_EQ(index.size(), 3U);

@@ -65,22 +65,100 @@ struct onset_event {
                                                     seconds_t merge_window_s = 0.05);
 
 namespace detail {
-/// Returns the hash of a triple (docs/embeddings.md gives the layout).
-[[nodiscard]] std::uint32_t triple_hash(int p1, int p2, int p3, std::uint32_t line, int ratio_bin,
-                                        bool invariant) noexcept;
-/// Returns log2 of the gaps from each event to its next `fan_out` events, row-major (0 past the end).
-[[nodiscard]] std::vector<float> log2_gaps(std::span<const onset_event> events, std::size_t fan_out);
 inline constexpr int max_ratio_bin = 7;
+
+/// Returns the hash of a triple: bits 0-3 ratio bin + 7, bit 4 line (0 melody, 1 bass), then either three
+/// 7-bit pitches (bits 5-25) or two 8-bit intervals + 127 (bits 5-20) with bit 30 set, so the two kinds
+/// never collide. Inline: it runs once per triple.
+[[nodiscard]] constexpr std::uint32_t triple_hash(int p1, int p2, int p3, std::uint32_t line, int ratio_bin,
+                                                  bool invariant) noexcept {
+  constexpr std::uint32_t invariant_bit = 1U << 30U;
+  const auto bin = static_cast<std::uint32_t>(ratio_bin + max_ratio_bin);
+  std::uint32_t pitches = 0;
+  if (invariant) {
+    pitches = static_cast<std::uint32_t>(p2 - p1 + 127) | (static_cast<std::uint32_t>(p3 - p2 + 127) << 8U);
+    pitches |= invariant_bit >> 5U;
+  } else {
+    pitches = static_cast<std::uint32_t>(p1) | (static_cast<std::uint32_t>(p2) << 7U) |
+              (static_cast<std::uint32_t>(p3) << 14U);
+  }
+  return bin | (line << 4U) | (pitches << 5U);
+}
+
+/// The gaps from each event to its next `fan_out` events, in the form the triples use.
+struct event_gaps {
+  std::size_t fan_out = 0;
+  /// log2 of each gap divided by the ratio bin width, row-major (fan_out per event, 0 past the end): one
+  /// log2 per pair of events, not per triple, and a triple's ratio bin is a subtraction away.
+  std::vector<float> scaled_log2;
+  /// How many of each event's next fan_out events are within max_gap_s of it (the gaps grow with the
+  /// distance, so they are the first ones).
+  std::vector<std::uint8_t> reach;
+};
+
+/// Returns the gaps of onset events for `options`.
+[[nodiscard]] event_gaps gaps_of(std::span<const onset_event> events, const fingerprint_options& options);
+
+/// The ratio bin of one triple, and the neighbouring bin the edge probe adds.
+struct ratio_bins {
+  int bin = 0;         ///< -max_ratio_bin to max_ratio_bin.
+  int neighbour = 0;   ///< bin ± 1, towards the nearer edge; meaningful when probe is set.
+  bool probe = false;  ///< The ratio lies within edge_probe of a bin edge and the neighbour exists.
+};
+
+/// Returns the bins of a ratio given as log2(gap1 / gap2) / bin width, without a branch: the sign of a
+/// ratio and its nearness to an edge are as good as random, and mispredicted branches on them cost more
+/// than the rest of a triple.
+[[nodiscard]] constexpr ratio_bins bin_ratio(double scaled, double edge_probe) noexcept {
+  constexpr double limit = max_ratio_bin + 0.5;
+  const double clamped = scaled < -limit ? -limit : (scaled > limit ? limit : scaled);
+  // floor(clamped + 0.5), by truncating a positive value (the check's concern, negative values, cannot
+  // occur). It rounds a tie up where std::round rounds it away from zero; a log2 ratio that is exactly a
+  // half-integer multiple of the bin width (an irrational ratio) does not occur.
+  int bin = static_cast<int>(clamped + (limit + 1.0)) - (max_ratio_bin + 1);  // NOLINT(bugprone-incorrect-roundings)
+  bin = bin > max_ratio_bin ? max_ratio_bin : bin;
+  const double offset = scaled - bin;
+  const double distance = offset < 0 ? -offset : offset;
+  const int neighbour = bin + (offset > 0 ? 1 : -1);
+  const bool probe = (distance < 0.5) & (0.5 - distance < edge_probe) & (neighbour >= -max_ratio_bin) &
+                     (neighbour <= max_ratio_bin);
+  return {bin, neighbour, probe};
+}
+
+/// One note triple before hashing: its three events and its ratio bins.
+struct triple {
+  std::uint32_t first = 0;  ///< Indices of the three events.
+  std::uint32_t second = 0;
+  std::uint32_t third = 0;
+  ratio_bins bins;
+};
+
+/// Calls `visit(const triple&)` for each note triple of onset events, in order of their first event: the
+/// enumeration behind for_each_fingerprint, for callers that hash the triples themselves.
+template <class Visit>
+void for_each_triple(std::span<const onset_event> events, const fingerprint_options& options, Visit&& visit) {
+  const event_gaps gaps = gaps_of(events, options);
+  const std::size_t fan = gaps.fan_out;
+  const double probe = options.edge_probe;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const float* const from_i = &gaps.scaled_log2[i * fan];
+    for (std::size_t dj = 1; dj <= gaps.reach[i]; ++dj) {
+      const std::size_t j = i + dj;
+      const float gap1 = from_i[dj - 1];
+      const float* const from_j = &gaps.scaled_log2[j * fan];
+      for (std::size_t dk = 1; dk <= gaps.reach[j]; ++dk) {
+        visit(triple{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j), static_cast<std::uint32_t>(j + dk),
+                     bin_ratio(gap1 - from_j[dk - 1], probe)});
+      }
+    }
+  }
+}
 }  // namespace detail
 
 /// Calls `visit(const fingerprint&)` for each fingerprint of onset events, in order of their first
-/// event: what fingerprints() returns, without storing it (an embedding hashes them as they come).
+/// event: what fingerprints() returns, without storing it.
 template <class Visit>
 void for_each_fingerprint(std::span<const onset_event> events, const fingerprint_options& options, Visit&& visit) {
-  const std::size_t n = events.size();
-  const std::size_t fan = options.fan_out > 0 ? options.fan_out : 1;
-  const std::vector<float> log2_gap = detail::log2_gaps(events, fan);  // one log2 per pair, not per triple
-  const double per_bin = 1.0 / (options.ratio_bin_log2 > 0 ? options.ratio_bin_log2 : 0.5);
   const bool invariant = options.transposition_invariant;
   const auto emit = [&](const onset_event& a, const onset_event& b, const onset_event& c, std::uint32_t event,
                         int bin) {
@@ -92,35 +170,13 @@ void for_each_fingerprint(std::span<const onset_event> events, const fingerprint
       visit(fingerprint{detail::triple_hash(a.lowest, b.lowest, c.lowest, 1, bin, invariant), event, onset, span});
     }
   };
-  for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t j = i + 1; j < n && j <= i + fan; ++j) {
-      if (events[j].onset_s - events[i].onset_s > options.max_gap_s) break;
-      const double log2_gap1 = log2_gap[i * fan + (j - i - 1)];
-      for (std::size_t k = j + 1; k < n && k <= j + fan; ++k) {
-        if (events[k].onset_s - events[j].onset_s > options.max_gap_s) break;
-        // Events are at least merge_window_s apart, so both gaps are positive.
-        const double scaled = (log2_gap1 - log2_gap[j * fan + (k - j - 1)]) * per_bin;
-        const double limit = detail::max_ratio_bin + 0.5;
-        const double clamped = scaled < -limit ? -limit : (scaled > limit ? limit : scaled);
-        // Rounds half away from zero, as std::round does, without a call into libm (the cast truncates a
-        // non-negative value, so adding 0.5 rounds it; the check's concern, negative values, is handled).
-        int bin = clamped >= 0 ? static_cast<int>(clamped + 0.5)    // NOLINT(bugprone-incorrect-roundings)
-                               : -static_cast<int>(0.5 - clamped);  // NOLINT(bugprone-incorrect-roundings)
-        bin = bin > detail::max_ratio_bin ? detail::max_ratio_bin
-                                          : (bin < -detail::max_ratio_bin ? -detail::max_ratio_bin : bin);
-        const auto event = static_cast<std::uint32_t>(i);
-        emit(events[i], events[j], events[k], event, bin);
-        const double offset = scaled - bin;
-        if (options.edge_probe > 0 && offset > -0.5 && offset < 0.5 &&
-            0.5 - (offset < 0 ? -offset : offset) < options.edge_probe) {
-          const int neighbour = bin + (offset > 0 ? 1 : -1);
-          if (neighbour >= -detail::max_ratio_bin && neighbour <= detail::max_ratio_bin) {
-            emit(events[i], events[j], events[k], event, neighbour);
-          }
-        }
-      }
-    }
-  }
+  detail::for_each_triple(events, options, [&](const detail::triple& t) {
+    const auto& a = events[t.first];
+    const auto& b = events[t.second];
+    const auto& c = events[t.third];
+    emit(a, b, c, t.first, t.bins.bin);
+    if (t.bins.probe) emit(a, b, c, t.first, t.bins.neighbour);
+  });
 }
 
 /// Returns the fingerprints of onset events, in order of their first event.

@@ -110,6 +110,9 @@ class vector_index {
   [[nodiscard]] bool contains(std::uint64_t id) const noexcept;
   /// Returns the metadata stored with `id`, or nothing when `id` is absent.
   [[nodiscard]] std::optional<vector_metadata> metadata(std::uint64_t id) const noexcept;
+  /// Returns the vector stored under `id` as the index holds it (L2-normalised; for int8, scale × codes,
+  /// within half a quantisation step of the normalised input), or nothing when `id` is absent.
+  [[nodiscard]] std::optional<std::vector<float>> vector(std::uint64_t id) const;
   [[nodiscard]] std::size_t size() const noexcept { return ids_.size(); }
   [[nodiscard]] bool empty() const noexcept { return ids_.empty(); }
   [[nodiscard]] std::size_t dimension() const noexcept { return dimension_; }

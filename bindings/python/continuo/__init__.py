@@ -13,6 +13,7 @@ from ._core import __version__
 from ._embedding import Occurrence, Passage, Windows, embed, embed_notes, embed_windows, passages
 from ._errors import Error, InvalidMidiError, WriteError
 from ._index import Index, IndexDataError
+from ._library import SessionLibrary, SimilarSession
 from ._repertoire import (
     Alternative,
     AttemptAnalysis,
@@ -78,7 +79,9 @@ __all__ = [
     "Repertoire",
     "Session",
     "SessionAnalysis",
+    "SessionLibrary",
     "Sessionizer",
+    "SimilarSession",
     "Source",
     "Status",
     "StreamDiagnostic",

@@ -144,6 +144,11 @@ class Index:
         """Returns ``(group, time_ns)`` of a stored vector; raises ``KeyError`` if absent."""
         return self._core.metadata(int(id))
 
+    def vector(self, id: int) -> npt.NDArray[np.float32]:
+        """Returns a stored vector as the index holds it: L2-normalised, and dequantised for int8 (values
+        within about 1/254 of the norm); raises ``KeyError`` if absent."""
+        return self._core.vector(int(id))
+
     @property
     def dimension(self) -> int:
         return self._core.dimension

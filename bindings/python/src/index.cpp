@@ -164,6 +164,15 @@ class py_index {
     return py::make_tuple(found->group, found->unix_time_ns);
   }
 
+  [[nodiscard]] py::array_t<float> vector(std::uint64_t id) const {
+    const std::shared_lock lock(mutex_);
+    const auto found = index_.vector(id);
+    if (!found) throw py::key_error(std::to_string(id));
+    py::array_t<float> out(static_cast<py::ssize_t>(found->size()));
+    std::copy(found->begin(), found->end(), out.mutable_data());
+    return out;
+  }
+
   [[nodiscard]] py::bytes to_bytes() const {
     const std::vector<std::uint8_t> bytes = without_gil([&] {
       const std::shared_lock lock(mutex_);
@@ -214,6 +223,7 @@ void register_index(py::module_& m) {
       .def("size", &py_index::size)
       .def("ids", &py_index::ids)
       .def("metadata", &py_index::metadata, py::arg("id"))
+      .def("vector", &py_index::vector, py::arg("id"))
       .def("to_bytes", &py_index::to_bytes)
       .def_static("from_bytes", &py_index::from_bytes, py::arg("data"))
       .def("save", &py_index::save, py::arg("path"))

@@ -1,0 +1,138 @@
+// Speed of embedding against reading, in C++ and CPU time, on the performances of a corpus in ASAP's
+// layout (docs/embeddings.md "Speed"). Built by `make bench` (-DCONTINUO_BUILD_BENCH=ON):
+//
+//   build/bin/embed_speed ../shared/corpus/asap [--repeat 3]
+//
+// Every performance MIDI named in metadata.csv is read into memory once; then each phase runs over all
+// of them `repeat` times and the best pass counts: read_performance on the bytes, embed() of the whole
+// performance, and, to show where the time goes, embed() without the triple block, onset_events and
+// for_each_fingerprint alone.
+#include <continuo/embedding.hpp>
+#include <continuo/fingerprint.hpp>
+#include <continuo/performance.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// Returns the process's CPU time in seconds.
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+/// Returns the fields of one line of a CSV file (quotes honoured, no escaped quotes in ASAP's file).
+std::vector<std::string> split_csv(const std::string& line) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (const char c : line) {
+    if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      out.emplace_back();
+    } else {
+      out.back() += c;
+    }
+  }
+  return out;
+}
+
+/// Returns the best CPU time of `repeat` calls of `pass`.
+template <class Pass>
+double best_of(int repeat, Pass&& pass) {
+  double best = std::numeric_limits<double>::infinity();
+  for (int r = 0; r < repeat; ++r) {
+    const double t0 = cpu_seconds();
+    pass();
+    best = std::min(best, cpu_seconds() - t0);
+  }
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: embed_speed CORPUS [--repeat N]\n");
+    return 2;
+  }
+  const fs::path corpus = argv[1];
+  int repeat = 3;
+  for (int i = 2; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) == "--repeat") repeat = std::max(1, std::stoi(argv[i + 1]));
+  }
+  std::ifstream csv(corpus / "metadata.csv");
+  if (!csv) {
+    std::fprintf(stderr, "%s has no metadata.csv\n", corpus.c_str());
+    return 2;
+  }
+  std::string line;
+  std::getline(csv, line);
+  const auto header = split_csv(line);
+  const auto column = static_cast<std::size_t>(std::find(header.begin(), header.end(), "midi_performance") -
+                                               header.begin());
+  std::vector<std::vector<std::uint8_t>> files;
+  std::set<std::string> seen;
+  std::size_t bytes = 0;
+  while (std::getline(csv, line)) {
+    const auto fields = split_csv(line);
+    if (column >= fields.size() || !seen.insert(fields[column]).second) continue;
+    std::ifstream in(corpus / fields[column], std::ios::binary);
+    files.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    bytes += files.back().size();
+  }
+  std::vector<continuo::performance> perfs(files.size());
+  const double read_s = best_of(repeat, [&] {
+    for (std::size_t i = 0; i < files.size(); ++i) perfs[i] = continuo::read_performance(files[i]);
+  });
+  std::size_t notes = 0;
+  for (const auto& p : perfs) notes += p.notes.size();
+  float sink = 0;
+  const double embed_s = best_of(repeat, [&] {
+    for (const auto& p : perfs) sink += continuo::embed(p.notes, 0, p.notes.size())[0];
+  });
+  const double histograms_s = best_of(repeat, [&] {
+    for (const auto& p : perfs) sink += continuo::embed(p.notes, 0, p.notes.size(), {.triple_dimension = 0})[0];
+  });
+  std::vector<std::vector<continuo::onset_event>> events(perfs.size());
+  const double events_s = best_of(repeat, [&] {
+    for (std::size_t i = 0; i < perfs.size(); ++i) {
+      events[i] = continuo::onset_events(perfs[i].notes.onset_s, perfs[i].notes.pitch);
+    }
+  });
+  std::uint32_t hashes = 0;
+  std::size_t triples = 0;
+  const continuo::embedding_options defaults;
+  const double visit_s = best_of(repeat, [&] {
+    triples = 0;
+    for (const auto& e : events) {
+      continuo::for_each_fingerprint(e, defaults.fingerprint, [&](const continuo::fingerprint& f) {
+        hashes ^= f.hash;
+        ++triples;
+      });
+    }
+  });
+  const double mb = static_cast<double>(bytes) / 1e6;
+  std::printf("%zu files, %.1f MB, %zu notes, %zu fingerprints (sink %g %u)\n", files.size(), mb, notes, triples,
+              static_cast<double>(sink), hashes);
+  std::printf("read_performance   %8.1f MB/s  %6.1f ns/note\n", mb / read_s, read_s * 1e9 / notes);
+  std::printf("embed              %8.1f MB/s  %6.1f ns/note  (%.2fx reading)\n", mb / embed_s, embed_s * 1e9 / notes,
+              embed_s / read_s);
+  std::printf("  without triples  %8.1f MB/s\n", mb / histograms_s);
+  std::printf("  onset_events     %8.1f MB/s\n", mb / events_s);
+  std::printf("  fingerprints     %8.1f MB/s\n", mb / visit_s);
+  return 0;
+}
