@@ -344,9 +344,11 @@ piece two_restarts(const piece& p) {
 TEST(repertoire, fusion_finds_a_query_with_two_restarts_the_votes_leave_unknown) {
   // These made-up pieces are dense with distinct triples (a bar gives about a hundred consistent
   // matches), so the unknown threshold is raised until each 2-s stretch falls short of it, as a
-  // sparse 3-8-s stretch of a real piece falls short of 12.
+  // sparse 3-8-s stretch of a real piece falls short of 12; the scaled threshold, which each stretch
+  // would pass, is turned off.
   repertoire_options strict;
   strict.min_score = 200;
+  strict.min_score_per_event = 0;
   strict.fusion.enabled = false;
   auto fused = strict;
   fused.fusion.enabled = true;
@@ -368,8 +370,11 @@ TEST(repertoire, fusion_finds_a_query_with_two_restarts_the_votes_leave_unknown)
 }
 
 TEST(repertoire, fusion_keeps_an_unregistered_piece_unknown) {
+  // The fusion alone: the scaled threshold takes one of these loops (seed 104) for a piece, as
+  // scaled_threshold_keeps_an_unregistered_piece_unknown allows.
   repertoire_options fused;
   fused.fusion.enabled = true;
+  fused.min_score_per_event = 0;
   const auto rep = make_repertoire(fused);
   for (unsigned seed = 100; seed < 105; ++seed) {
     for (const auto& q : {excerpt(make_piece(seed), 1, 16), two_restarts(make_piece(seed))}) {

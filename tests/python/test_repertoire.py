@@ -98,7 +98,7 @@ def two_restarts(seed: int) -> continuo.Performance:
 
 
 def fused_repertoire(min_score: float | None = None) -> continuo.Repertoire:
-    rep = continuo.Repertoire(min_score=min_score, fusion=True)
+    rep = continuo.Repertoire(min_score=min_score, fusion=True, min_score_per_event=0.0)
     for k in range(5):
         onset, pitch = piece(k + 1)
         rep.add_notes(f"piece {k}", onset, pitch, np.arange(40) * BAR_S)
@@ -107,8 +107,9 @@ def fused_repertoire(min_score: float | None = None) -> continuo.Repertoire:
 
 def test_fusion_finds_a_query_with_two_restarts_the_votes_leave_unknown() -> None:
     # A bar of these made-up pieces gives about a hundred consistent matches, so the threshold is raised
-    # until each 2-s stretch falls short of it, as a sparse stretch of a real piece falls short of 12.
-    votes = continuo.Repertoire(min_score=200, fusion=False)
+    # until each 2-s stretch falls short of it, as a sparse stretch of a real piece falls short of 12;
+    # the scaled threshold, which each stretch would pass, is turned off.
+    votes = continuo.Repertoire(min_score=200, fusion=False, min_score_per_event=0.0)
     for k in range(5):
         onset, pitch = piece(k + 1)
         votes.add_notes(f"piece {k}", onset, pitch, np.arange(40) * BAR_S)
@@ -121,7 +122,7 @@ def test_fusion_finds_a_query_with_two_restarts_the_votes_leave_unknown() -> Non
 
 
 def test_fusion_keeps_an_unregistered_piece_unknown() -> None:
-    rep, votes = fused_repertoire(), repertoire(fusion=False)
+    rep, votes = fused_repertoire(), scaled_repertoire(0.0)
     for seed in range(100, 105):
         assert not rep.identify(excerpt(seed, 1, 16)).known
         # The fusion accepts nothing here; the votes alone take one of these 6-s loops (seed 104) for
