@@ -147,11 +147,11 @@ def main(argv: Optional[list[str]] = None) -> int:
             for ratio in (1.5, 2.0, 3.0):
                 rule = f"scaled C={c:g} F={f:g} R={ratio:g}"
                 rows.append({"rule": rule, **evaluate(lambda r, c=c, f=f, ratio=ratio: scaled(r, c, f, ratio))})
-    for c in (0.05, 0.1, 0.2):
-        def either(r: Record, c: float = c) -> bool:
-            return scaled(r, c, 3.0) or (r.score >= 3 and r.score >= 1.2 * r.other and r.margin >= 0.05)
+    for c, f, ratio in ((0.05, 3.0, 3.0), (0.05, 3.0, 1.5)):
+        def either(r: Record, c: float = c, f: float = f, ratio: float = ratio) -> bool:
+            return scaled(r, c, f, ratio) or (r.score >= 3 and r.score >= 1.2 * r.other and r.margin >= 0.05)
 
-        rows.append({"rule": f"scaled C={c:g} F=3 + fusion", **evaluate(either)})
+        rows.append({"rule": f"scaled C={c:g} F={f:g} R={ratio:g} + fusion", **evaluate(either)})
     result = {"seed": args.seed, "n_queries": len(queries), "held_out_pieces": len(held),
               "n_held_queries_30s": sum(r.condition == "clean_30s" for r in held_records),
               "n_held_queries_10s": sum(r.condition == "clean_10s" for r in held_records),
