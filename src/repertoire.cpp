@@ -478,6 +478,7 @@ identification repertoire::identify(std::span<const seconds_t> onset_s, std::spa
 
 identification repertoire::identify(const query& q) const {
   identification result;
+  result.query_events = q.events.size();
   if (q.events.empty() || pieces_.empty()) return result;
   const auto ms = matches(q);
   std::vector<std::size_t> start(pieces_.size() + 1, 0);
@@ -524,6 +525,10 @@ identification repertoire::identify(const query& q) const {
   const double best = distinct[0].h.score;
   const double other = distinct.size() > 1 ? distinct[1].h.score : 0.0;
   bool known = best >= options_.min_score && best >= options_.min_score_ratio * other;
+  if (!known && options_.min_score_per_event > 0) {
+    const double scaled = options_.min_score_per_event * static_cast<double>(q.events.size());
+    known = best >= std::max(options_.min_scaled_score, scaled) && best >= options_.min_scaled_score_ratio * other;
+  }
   const auto& fusion = options_.fusion;
   if (!known && fusion.enabled && !windows_.empty()) {
     search_windows(q, pieces_[distinct[0].piece].name_id, result);

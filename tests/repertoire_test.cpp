@@ -344,9 +344,11 @@ piece two_restarts(const piece& p) {
 TEST(repertoire, fusion_finds_a_query_with_two_restarts_the_votes_leave_unknown) {
   // These made-up pieces are dense with distinct triples (a bar gives about a hundred consistent
   // matches), so the unknown threshold is raised until each 2-s stretch falls short of it, as a
-  // sparse 3-8-s stretch of a real piece falls short of 12.
+  // sparse 3-8-s stretch of a real piece falls short of 12; the scaled threshold, which each stretch
+  // would pass, is turned off.
   repertoire_options strict;
   strict.min_score = 200;
+  strict.min_score_per_event = 0;
   strict.fusion.enabled = false;
   auto fused = strict;
   fused.fusion.enabled = true;
@@ -368,8 +370,11 @@ TEST(repertoire, fusion_finds_a_query_with_two_restarts_the_votes_leave_unknown)
 }
 
 TEST(repertoire, fusion_keeps_an_unregistered_piece_unknown) {
+  // The fusion alone: the scaled threshold takes one of these loops (seed 104) for a piece, as
+  // scaled_threshold_keeps_an_unregistered_piece_unknown allows.
   repertoire_options fused;
   fused.fusion.enabled = true;
+  fused.min_score_per_event = 0;
   const auto rep = make_repertoire(fused);
   for (unsigned seed = 100; seed < 105; ++seed) {
     for (const auto& q : {excerpt(make_piece(seed), 1, 16), two_restarts(make_piece(seed))}) {
@@ -378,4 +383,90 @@ TEST(repertoire, fusion_keeps_an_unregistered_piece_unknown) {
       EXPECT_FALSE(found.by_fusion);
     }
   }
+}
+
+namespace {
+
+/// The melody alone over the first `seconds` of each bar of piece `seed`: a handful of notes, the
+/// few triples of a sparse slow-movement excerpt.
+std::vector<piece> melody_fragments(unsigned seed, double seconds = 1.0) {
+  const auto p = make_piece(seed);
+  std::vector<piece> out;
+  for (int bar = 0; bar < 40; ++bar) {
+    piece q;
+    for (std::size_t i = 0; i < p.onset_s.size(); ++i) {
+      const double t = p.onset_s[i] - bar * bar_s;
+      if (t >= 0 && t < seconds && p.pitch[i] >= 64) {
+        q.onset_s.push_back(p.onset_s[i]);
+        q.pitch.push_back(p.pitch[i]);
+      }
+    }
+    out.push_back(q);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(repertoire, scaled_threshold_finds_a_sparse_query_the_fixed_one_leaves_unknown) {
+  repertoire_options fixed;
+  fixed.min_score_per_event = 0;
+  auto scaled = fixed;
+  scaled.min_score_per_event = 0.05;
+  const auto votes = make_repertoire(fixed);
+  const auto both = make_repertoire(scaled);
+  int short_of_fixed = 0;
+  for (const auto& q : melody_fragments(5)) {
+    const auto alone = votes.identify(q.onset_s, q.pitch);
+    const auto found = both.identify(q.onset_s, q.pitch);
+    EXPECT_EQ(found.query_events, alone.query_events);
+    if (alone.known()) {
+      EXPECT_EQ(found, alone);  // the scaled threshold only lowers the fixed one
+      continue;
+    }
+    const double events = static_cast<double>(alone.query_events);
+    if (alone.alternatives.empty() ||
+        alone.alternatives[0].score < std::max(scaled.min_scaled_score, scaled.min_score_per_event * events))
+      continue;
+    const double other = alone.alternatives.size() > 1 ? alone.alternatives[1].score : 0.0;
+    if (alone.alternatives[0].score < scaled.min_scaled_score_ratio * other) continue;
+    ++short_of_fixed;
+    EXPECT_LT(alone.alternatives[0].score, fixed.min_score);
+    ASSERT_TRUE(found.known()) << "a fragment of " << q.onset_s.size() << " notes";
+    EXPECT_EQ(found.piece, 4U);
+    EXPECT_EQ(found.score, alone.alternatives[0].score);
+    EXPECT_GT(found.where.score, 0.0);
+  }
+  EXPECT_GE(short_of_fixed, 5);  // fragments of 4-6 events hold 3-11 consistent matches
+}
+
+TEST(repertoire, scaled_threshold_keeps_an_unregistered_piece_unknown) {
+  // Excerpts of 3 to 15 bars and stop-and-restart loops of 10 unregistered pieces. These made-up
+  // pieces share one random-walk melody range and chord vocabulary, so chance matches are far more
+  // frequent than in real music: the fixed threshold itself takes a few of them for a piece. The
+  // scaled one must add at most one to those.
+  repertoire_options fixed;
+  fixed.min_score_per_event = 0;
+  auto scaled = fixed;
+  scaled.min_score_per_event = 0.05;
+  const auto votes = make_repertoire(fixed);
+  const auto rep = make_repertoire(scaled);
+  int queries = 0;
+  int taken_by_fixed = 0;
+  int taken_by_scaled = 0;
+  for (unsigned seed = 100; seed < 110; ++seed) {
+    const auto p = make_piece(seed);
+    for (const auto& q :
+         {excerpt(p, 1, 16), excerpt(p, 11, 16), excerpt(p, 21, 24), excerpt(p, 31, 33), two_restarts(p)}) {
+      ++queries;
+      const auto alone = votes.identify(q.onset_s, q.pitch);
+      const auto found = rep.identify(q.onset_s, q.pitch);
+      taken_by_fixed += alone.known() ? 1 : 0;
+      taken_by_scaled += found.known() ? 1 : 0;
+      if (alone.known()) EXPECT_EQ(found, alone);
+    }
+  }
+  EXPECT_EQ(queries, 50);
+  EXPECT_LE(taken_by_fixed, 3);
+  EXPECT_LE(taken_by_scaled, taken_by_fixed + 1);
 }

@@ -12,8 +12,10 @@ guess. Decision rules are then replayed offline over a grid of thresholds:
 
 - *fusion*: accept the votes' best guess when they fall short, if its score is at least S, at least R
   times the best other's, and its embedding margin at least M;
-- *scaled*: accept it when its score is at least C times the query's onset events (a threshold that
-  shrinks with the query) and at least 1.5 times the best other's.
+- *scaled* (``repertoire_options::min_score_per_event``): accept it when its score is at least C times
+  the query's onset events as the library counts them (chords merged; a threshold that shrinks with the
+  query), at least a floor F (``min_scaled_score``) and at least 1.5 times the best other's;
+- *scaled + fusion*: either.
 
 For each rule: top-1 of the registered queries (clean and loops, 10 s and 30 s) and the share of the
 held-out pieces' queries still reported unknown. Progress goes to stderr.
@@ -52,7 +54,7 @@ class Record:
     score: float
     other: float
     margin: float
-    events: int  # onset events (distinct onsets) of the query
+    events: int  # onset events of the query (chords merged, as repertoire_options::min_score_per_event counts them)
 
 
 def record(rep: continuo.Repertoire, onset: ev.FloatArray, pitch: ev.IntArray, key: str, condition: str, held: bool) -> Record:
@@ -66,7 +68,7 @@ def record(rep: continuo.Repertoire, onset: ev.FloatArray, pitch: ev.IntArray, k
         others = found.alternatives[1:]
     other = others[0].score if others else 0.0
     return Record(condition, held, found.known, found.known and found.name == key, guess == key, score, other,
-                  found.similarity_margin, len(np.unique(onset)))  # fmt: skip
+                  found.similarity_margin, found.query_events)  # fmt: skip
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -84,7 +86,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     held = frozenset(rng.choice(keys, size=max(1, len(keys) // 10), replace=False).tolist())
 
     def build(leave_out: frozenset[str]) -> continuo.Repertoire:
-        rep = continuo.Repertoire(fusion=True, fusion_min_margin=math.inf)
+        rep = continuo.Repertoire(fusion=True, fusion_min_margin=math.inf, min_score_per_event=0.0)
         for s in scores.values():
             if s.key not in leave_out:
                 rep.add_notes(s.key, s.onset_s, s.pitch, s.downbeats_s)
@@ -137,12 +139,21 @@ def main(argv: Optional[list[str]] = None) -> int:
                     return r.score >= s and r.score >= ratio * r.other and r.margin >= m
 
                 rows.append({"rule": f"fusion S={s:g} R={ratio:g} M={m:g}", **evaluate(accept)})
-    for c in (0.05, 0.08, 0.1, 0.15, 0.2, 0.3):
-        def scaled(r: Record, c: float = c) -> bool:
-            return r.score >= c * r.events and r.score >= 1.5 * r.other
+    def scaled(r: Record, c: float, f: float, ratio: float = 1.5) -> bool:
+        return r.score >= max(f, c * r.events) and r.score >= ratio * r.other
 
-        rows.append({"rule": f"scaled C={c:g}", **evaluate(scaled)})
+    for c in (0.05, 0.1, 0.2, 0.3):
+        for f in (0.0, 3.0, 5.0, 6.0, 8.0, 10.0):
+            for ratio in (1.5, 2.0, 3.0):
+                rule = f"scaled C={c:g} F={f:g} R={ratio:g}"
+                rows.append({"rule": rule, **evaluate(lambda r, c=c, f=f, ratio=ratio: scaled(r, c, f, ratio))})
+    for c, f, ratio in ((0.05, 3.0, 3.0), (0.05, 3.0, 1.5)):
+        def either(r: Record, c: float = c, f: float = f, ratio: float = ratio) -> bool:
+            return scaled(r, c, f, ratio) or (r.score >= 3 and r.score >= 1.2 * r.other and r.margin >= 0.05)
+
+        rows.append({"rule": f"scaled C={c:g} F={f:g} R={ratio:g} + fusion", **evaluate(either)})
     result = {"seed": args.seed, "n_queries": len(queries), "held_out_pieces": len(held),
+              "n_held_queries_30s": sum(r.condition == "clean_30s" for r in held_records),
               "n_held_queries_10s": sum(r.condition == "clean_10s" for r in held_records),
               "windows": full._impl.window_count, "bytes_per_window": full._impl.bytes_per_window, "rules": rows}  # fmt: skip
     if args.json:

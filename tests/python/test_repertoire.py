@@ -98,7 +98,7 @@ def two_restarts(seed: int) -> continuo.Performance:
 
 
 def fused_repertoire(min_score: float | None = None) -> continuo.Repertoire:
-    rep = continuo.Repertoire(min_score=min_score, fusion=True)
+    rep = continuo.Repertoire(min_score=min_score, fusion=True, min_score_per_event=0.0)
     for k in range(5):
         onset, pitch = piece(k + 1)
         rep.add_notes(f"piece {k}", onset, pitch, np.arange(40) * BAR_S)
@@ -107,8 +107,9 @@ def fused_repertoire(min_score: float | None = None) -> continuo.Repertoire:
 
 def test_fusion_finds_a_query_with_two_restarts_the_votes_leave_unknown() -> None:
     # A bar of these made-up pieces gives about a hundred consistent matches, so the threshold is raised
-    # until each 2-s stretch falls short of it, as a sparse stretch of a real piece falls short of 12.
-    votes = continuo.Repertoire(min_score=200, fusion=False)
+    # until each 2-s stretch falls short of it, as a sparse stretch of a real piece falls short of 12;
+    # the scaled threshold, which each stretch would pass, is turned off.
+    votes = continuo.Repertoire(min_score=200, fusion=False, min_score_per_event=0.0)
     for k in range(5):
         onset, pitch = piece(k + 1)
         votes.add_notes(f"piece {k}", onset, pitch, np.arange(40) * BAR_S)
@@ -121,13 +122,58 @@ def test_fusion_finds_a_query_with_two_restarts_the_votes_leave_unknown() -> Non
 
 
 def test_fusion_keeps_an_unregistered_piece_unknown() -> None:
-    rep, votes = fused_repertoire(), repertoire(fusion=False)
+    rep, votes = fused_repertoire(), scaled_repertoire(0.0)
     for seed in range(100, 105):
         assert not rep.identify(excerpt(seed, 1, 16)).known
         # The fusion accepts nothing here; the votes alone take one of these 6-s loops (seed 104) for
         # a piece, and the fusion leaves their decisions as they are.
         found = rep.identify(two_restarts(seed))
         assert not found.by_fusion and found.known == votes.identify(two_restarts(seed)).known, seed
+
+
+def scaled_repertoire(min_score_per_event: float) -> continuo.Repertoire:
+    rep = continuo.Repertoire(min_score_per_event=min_score_per_event)
+    for k in range(5):
+        onset, pitch = piece(k + 1)
+        rep.add_notes(f"piece {k}", onset, pitch, np.arange(40) * BAR_S)
+    return rep
+
+
+def test_scaled_threshold_finds_a_sparse_query_the_fixed_one_leaves_unknown() -> None:
+    fixed, scaled = scaled_repertoire(0.0), scaled_repertoire(0.05)
+    defaults = continuo._core.REPERTOIRE_DEFAULTS
+    onset, pitch = piece(5)
+    found_only_by_scaled = 0
+    for bar in range(40):  # the melody alone over the first second of each bar: 3-6 notes
+        keep = (onset >= bar * BAR_S) & (onset < bar * BAR_S + 1.0) & (pitch >= 64)
+        alone = fixed.identify_notes(onset[keep], pitch[keep])
+        found = scaled.identify_notes(onset[keep], pitch[keep])
+        assert found.query_events == alone.query_events == len(np.unique(onset[keep]))
+        if alone.known:
+            assert found == alone
+            continue
+        scores = [a.score for a in alone.alternatives] + [0.0, 0.0]
+        best, other = scores[0], scores[1]
+        if best < max(defaults["min_scaled_score"], 0.05 * alone.query_events) or best < defaults["min_scaled_score_ratio"] * other:
+            assert not found.known
+            continue
+        found_only_by_scaled += 1
+        assert best < defaults["min_score"]
+        assert found.known and found.name == "piece 4" and found.score == best and found.where is not None
+    assert found_only_by_scaled >= 5
+
+
+def test_scaled_threshold_keeps_an_unregistered_piece_unknown() -> None:
+    # These made-up pieces collide far more than real music: the fixed threshold itself takes a 5-bar
+    # excerpt of piece 103 for piece 3 (15.8 consistent matches). The scaled one adds none.
+    fixed, rep = scaled_repertoire(0.0), scaled_repertoire(0.05)
+    unknown = 0
+    for seed in range(100, 106):
+        for take in (excerpt(seed, 1, 16), excerpt(seed, 11, 16), excerpt(seed, 21, 24), two_restarts(seed)):
+            alone, found = fixed.identify(take), rep.identify(take)
+            assert found.known == alone.known, (seed, found.name, found.score, found.query_events)
+            unknown += not found.known
+    assert unknown >= 20
 
 
 def test_matches_a_transposed_copy_only_in_the_invariant_mode() -> None:

@@ -191,7 +191,7 @@ REPERTOIRE_DEFAULTS: dict[str, float | bool]
 
 _Placement = tuple[float, float, float, float, float, float, float, float]
 _Identification = tuple[
-    int, str, float, float, float, _Placement, list[tuple[int, str, float, float]], tuple[float, float, bool]
+    int, str, float, float, float, _Placement, list[tuple[int, str, float, float]], tuple[float, float, bool, int]
 ]
 
 class Repertoire:
@@ -204,6 +204,9 @@ class Repertoire:
         max_postings: int = 0,
         fusion: bool = ...,
         fusion_min_margin: float = ...,
+        min_score_per_event: float = ...,
+        min_scaled_score: float = ...,
+        min_scaled_score_ratio: float = ...,
     ) -> None: ...
     def add(
         self, name: str, onset_s: npt.NDArray[np.float64], pitch: npt.NDArray[np.uint8], downbeats_s: npt.NDArray[np.float64]

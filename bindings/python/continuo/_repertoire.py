@@ -81,6 +81,7 @@ class Identification:
     similarity: float = 0.0
     similarity_margin: float = 0.0
     by_fusion: bool = False  #: accepted because the embedding search agreed with the votes' best guess
+    query_events: int = 0  #: onset events of the query voted with (chords merged)
 
     @property
     def known(self) -> bool:
@@ -162,7 +163,7 @@ def _placement(t: tuple[float, float, float, float, float, float, float, float])
 
 
 def _identification(t: tuple[Any, ...]) -> Identification:
-    piece, name, confidence, score, tempo, where, alternatives, (similarity, margin, by_fusion) = t
+    piece, name, confidence, score, tempo, where, alternatives, (similarity, margin, by_fusion, events) = t
     known = piece >= 0
     return Identification(
         piece=int(piece) if known else None,
@@ -175,6 +176,7 @@ def _identification(t: tuple[Any, ...]) -> Identification:
         similarity=float(similarity),
         similarity_margin=float(margin),
         by_fusion=bool(by_fusion),
+        query_events=int(events),
     )
 
 
@@ -215,7 +217,9 @@ class Repertoire:
 
     ``transposition_invariant=True`` hashes intervals instead of pitches, so a transposed performance
     matches (with more chance matches). ``min_score`` and ``min_score_ratio`` set when the best piece is
-    reported as unknown (docs/repertoire.md calibrates them). ``fusion=True`` also embeds 10-s windows of
+    reported as unknown (docs/repertoire.md calibrates them); ``min_score_per_event`` also accepts a short
+    or sparse query's best piece when its score is that share of the query's onset events, at least
+    ``min_scaled_score`` and ``min_scaled_score_ratio`` times the next piece's (0 turns it off). ``fusion=True`` also embeds 10-s windows of
     each reference and, when the votes fall short, accepts their best guess if the query's embedding
     is nearest to it by ``fusion_min_margin`` (a cosine difference) or more. Queries release the GIL and may run
     from several threads; ``add`` waits for running queries.
@@ -230,6 +234,9 @@ class Repertoire:
         refine: bool = False,
         fusion: Optional[bool] = None,
         fusion_min_margin: Optional[float] = None,
+        min_score_per_event: Optional[float] = None,
+        min_scaled_score: Optional[float] = None,
+        min_scaled_score_ratio: Optional[float] = None,
     ) -> None:
         defaults = _core.REPERTOIRE_DEFAULTS
         self._impl = _core.Repertoire(
@@ -239,6 +246,11 @@ class Repertoire:
             bool(refine),
             fusion=bool(defaults["fusion"] if fusion is None else fusion),
             fusion_min_margin=float(defaults["fusion_min_margin"] if fusion_min_margin is None else fusion_min_margin),
+            min_score_per_event=float(defaults["min_score_per_event"] if min_score_per_event is None else min_score_per_event),
+            min_scaled_score=float(defaults["min_scaled_score"] if min_scaled_score is None else min_scaled_score),
+            min_scaled_score_ratio=float(
+                defaults["min_scaled_score_ratio"] if min_scaled_score_ratio is None else min_scaled_score_ratio
+            ),
         )
         self.transposition_invariant = bool(transposition_invariant)
         self._names: list[str] = []

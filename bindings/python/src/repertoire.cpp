@@ -40,7 +40,7 @@ py::tuple identification_tuple(const identification& id) {
   for (const auto& c : id.alternatives) alternatives.append(py::make_tuple(c.piece, c.name, c.score, c.tempo_ratio));
   const auto piece = id.known() ? py::int_(id.piece) : py::int_(-1);
   return py::make_tuple(piece, id.name, id.confidence, id.score, id.tempo_ratio, passage_tuple(id.where), alternatives,
-                        py::make_tuple(id.similarity, id.similarity_margin, id.by_fusion));
+                        py::make_tuple(id.similarity, id.similarity_margin, id.by_fusion, id.query_events));
 }
 
 class py_repertoire {
@@ -194,8 +194,12 @@ std::vector<double> bar_grid_py(std::uint16_t division, const column<std::int64_
 void register_repertoire(py::module_& m) {
   py::class_<py_repertoire>(m, "Repertoire")
       .def(py::init([](bool transposition_invariant, double min_score, double min_score_ratio, bool refine,
-                       std::size_t max_postings, bool fusion, double fusion_min_margin) {
+                       std::size_t max_postings, bool fusion, double fusion_min_margin, double min_score_per_event,
+                       double min_scaled_score, double min_scaled_score_ratio) {
              repertoire_options options;
+             options.min_score_per_event = min_score_per_event;
+             options.min_scaled_score = min_scaled_score;
+             options.min_scaled_score_ratio = min_scaled_score_ratio;
              options.fusion.enabled = fusion;
              options.fusion.min_margin = fusion_min_margin;
              if (max_postings > 0) options.max_postings = max_postings;
@@ -207,7 +211,10 @@ void register_repertoire(py::module_& m) {
            }),
            py::arg("transposition_invariant"), py::arg("min_score"), py::arg("min_score_ratio"), py::arg("refine"),
            py::arg("max_postings") = 0, py::arg("fusion") = repertoire_options{}.fusion.enabled,
-           py::arg("fusion_min_margin") = repertoire_options{}.fusion.min_margin)
+           py::arg("fusion_min_margin") = repertoire_options{}.fusion.min_margin,
+           py::arg("min_score_per_event") = repertoire_options{}.min_score_per_event,
+           py::arg("min_scaled_score") = repertoire_options{}.min_scaled_score,
+           py::arg("min_scaled_score_ratio") = repertoire_options{}.min_scaled_score_ratio)
       .def("add", &py_repertoire::add, py::arg("name"), py::arg("onset_s"), py::arg("pitch"), py::arg("downbeats_s"))
       .def("identify", &py_repertoire::identify, py::arg("onset_s"), py::arg("pitch"))
       .def("locate", &py_repertoire::locate, py::arg("onset_s"), py::arg("pitch"), py::arg("piece"))
@@ -226,6 +233,9 @@ void register_repertoire(py::module_& m) {
   const repertoire_options d;
   defaults["min_score"] = d.min_score;
   defaults["min_score_ratio"] = d.min_score_ratio;
+  defaults["min_score_per_event"] = d.min_score_per_event;
+  defaults["min_scaled_score"] = d.min_scaled_score;
+  defaults["min_scaled_score_ratio"] = d.min_scaled_score_ratio;
   defaults["fusion"] = d.fusion.enabled;
   defaults["fusion_min_margin"] = d.fusion.min_margin;
   m.attr("REPERTOIRE_DEFAULTS") = defaults;
