@@ -463,7 +463,9 @@ TEST(repertoire, scaled_threshold_keeps_an_unregistered_piece_unknown) {
       const auto found = rep.identify(q.onset_s, q.pitch);
       taken_by_fixed += alone.known() ? 1 : 0;
       taken_by_scaled += found.known() ? 1 : 0;
-      if (alone.known()) EXPECT_EQ(found, alone);
+      if (alone.known()) {
+        EXPECT_EQ(found, alone);
+      }
     }
   }
   EXPECT_EQ(queries, 50);
