@@ -26,6 +26,15 @@ def require_corpus() -> pathlib.Path:
     return root
 
 
+def require_asap() -> pathlib.Path:
+    """Returns the corpus's asap folder (ASAP's layout, for the evaluation scripts), or skips the test
+    (fails it with CONTINUO_REQUIRE_CORPUS=1)."""
+    asap = require_corpus() / "asap"
+    if not (asap / "metadata.csv").is_file():
+        pytest.fail(f"{asap} has no metadata.csv: the shared corpus is incomplete")
+    return asap
+
+
 def vlq(value: int) -> bytes:
     """Returns the variable-length quantity encoding of `value`."""
     out = [value & 0x7F]

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from corpus_support import require_asap
+
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_prints_one_json_object_with_the_named_fields() -> None:
-    corpus = os.environ.get("CONTINUO_CORPUS")
-    if not corpus or not (Path(corpus) / "asap" / "metadata.csv").is_file():
-        if os.environ.get("CONTINUO_REQUIRE_CORPUS") == "1":
-            pytest.fail("CONTINUO_CORPUS is required but has no asap/metadata.csv")
-        pytest.skip("set CONTINUO_CORPUS=../shared/corpus to evaluate on ASAP")
+    asap = require_asap()
     run = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "eval" / "attempts.py"), str(Path(corpus) / "asap"), "--json",
+        [sys.executable, str(ROOT / "bench" / "eval" / "attempts.py"), str(asap), "--json",
          "--seed", "3", "--days", "2"],
         capture_output=True, text=True, timeout=300, check=True,
     )  # fmt: skip

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 import continuo
+from corpus_support import require_asap
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "bench" / "eval" / "identify.py"
@@ -90,12 +89,8 @@ def test_prints_one_json_object_on_a_tiny_corpus(tmp_path: Path) -> None:
 
 
 def test_on_the_real_corpus() -> None:
-    corpus = os.environ.get("CONTINUO_CORPUS")
-    if not corpus or not (Path(corpus) / "asap" / "metadata.csv").is_file():
-        if os.environ.get("CONTINUO_REQUIRE_CORPUS") == "1":
-            pytest.fail("CONTINUO_CORPUS is required but has no asap/metadata.csv")
-        pytest.skip("set CONTINUO_CORPUS=../shared/corpus to evaluate on ASAP")
-    result, _ = run(Path(corpus) / "asap", "--limit", "30", "--per-performance", "1", "--drills", "1")
+    asap = require_asap()
+    result, _ = run(asap, "--limit", "30", "--per-performance", "1", "--drills", "1")
     for key in KEYS:
         assert key in result, key
     top1 = result["top1_30s"]

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 import continuo
+from corpus_support import require_asap
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "bench" / "eval" / "tempo_key.py"
@@ -67,12 +66,8 @@ def test_rejects_a_folder_without_metadata(tmp_path: Path) -> None:
 
 
 def test_measures_asap() -> None:
-    corpus = os.environ.get("CONTINUO_CORPUS")
-    if not corpus or not (Path(corpus) / "asap" / "metadata.csv").is_file():
-        if os.environ.get("CONTINUO_REQUIRE_CORPUS") == "1":
-            pytest.fail("CONTINUO_CORPUS is required but has no asap/metadata.csv")
-        pytest.skip("set CONTINUO_CORPUS=../shared/corpus to evaluate on ASAP")
-    result = run(Path(corpus) / "asap", "--limit", "60")
+    asap = require_asap()
+    result = run(asap, "--limit", "60")
     assert result["n"] == 60
     baseline = result["baseline"]
     assert isinstance(baseline, dict)
