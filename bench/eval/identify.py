@@ -69,21 +69,6 @@ class Take:
     aligned: bool
 
 
-def read_annotations(path: Path) -> tuple[FloatArray, FloatArray]:
-    """Returns the beat and downbeat times of an ASAP annotation file (time, time, label)."""
-    beats: list[float] = []
-    downbeats: list[float] = []
-    for line in path.read_text().splitlines():
-        fields = line.split("\t")
-        if len(fields) < 3:
-            continue
-        t = float(fields[0])
-        beats.append(t)
-        if fields[2].split(",")[0] == "db":
-            downbeats.append(t)
-    return np.asarray(beats), np.asarray(downbeats)
-
-
 def load(corpus: Path, limit: Optional[int]) -> tuple[dict[str, Score], list[Take]]:
     with open(corpus / "metadata.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -97,12 +82,12 @@ def load(corpus: Path, limit: Optional[int]) -> tuple[dict[str, Score], list[Tak
         folder = row["folder"]
         if folder not in scores:
             perf = continuo.read(corpus / row["midi_score"])
-            beats, downbeats = read_annotations(corpus / row["midi_score_annotations"])
+            beats, downbeats = practice_sim.read_annotations(corpus / row["midi_score_annotations"])
             notes = perf.notes
             scores[folder] = Score(folder, key, np.asarray(notes["onset_s"], dtype=np.float64),
                                    np.asarray(notes["pitch"], dtype=np.int64), beats, downbeats)  # fmt: skip
         perf = continuo.read(corpus / row["midi_performance"])
-        beats, _ = read_annotations(corpus / row["performance_annotations"])
+        beats, _ = practice_sim.read_annotations(corpus / row["performance_annotations"])
         notes = perf.notes
         takes.append(Take(row["midi_performance"], key, folder, np.asarray(notes["onset_s"], dtype=np.float64),
                           np.asarray(notes["pitch"], dtype=np.int64), beats,

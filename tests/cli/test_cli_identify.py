@@ -9,29 +9,14 @@ import numpy as np
 
 import continuo
 from cli_support import run
+from synthetic_music import melody_over_chords
 
 BAR_S = 2.0  # 4/4 at 120 bpm, the default tempo of continuo.from_notes
 
 
 def piece(seed: int, bars: int = 16) -> tuple[np.ndarray, np.ndarray]:
     """A melody in uneven rhythm over a chord on each beat, drawn from `seed`."""
-    rng = np.random.default_rng(seed)
-    onset: list[float] = []
-    pitch: list[int] = []
-    melody = 72
-    for b in range(bars):
-        for beat in range(4):
-            root = 48 + int(rng.integers(0, 12))
-            onset += [b * BAR_S + beat * 0.5] * 3
-            pitch += [root, root + 4, root + 7]
-        beats = 0.0
-        while beats < 4:
-            onset.append(b * BAR_S + beats * 0.5)
-            pitch.append(melody)
-            beats += float(rng.choice([0.25, 0.5, 0.5, 0.75, 1.0]))
-            melody = int(np.clip(melody + rng.integers(-4, 5), 64, 88))
-    order = np.argsort(np.asarray(onset), kind="stable")
-    return np.asarray(onset)[order], np.asarray(pitch)[order]
+    return melody_over_chords(seed, bars, BAR_S, [0.25, 0.5, 0.5, 0.75, 1.0])
 
 
 def write(path: pathlib.Path, onset: np.ndarray, pitch: np.ndarray) -> pathlib.Path:

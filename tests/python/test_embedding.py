@@ -6,18 +6,12 @@ import numpy as np
 import pytest
 
 import continuo
+from synthetic_music import two_voice
 
 
 def phrase(seed: int, events: int = 40) -> tuple[np.ndarray, np.ndarray]:
     """Onsets (in beats) and pitches of a random two-voice phrase."""
-    rng = np.random.default_rng(seed)
-    beats = np.cumsum(rng.choice([0.25, 0.5, 0.5, 0.75, 1.0, 1.5], size=events)) - 0.25
-    melody = np.clip(72 + np.cumsum(rng.integers(-7, 8, size=events)), 55, 96)
-    bass = rng.integers(30, 50, size=events)
-    onset = np.concatenate([beats, beats[::2]])
-    pitch = np.concatenate([melody, bass[::2]])
-    order = np.argsort(onset, kind="stable")
-    return onset[order], pitch[order]
+    return two_voice(seed, events)
 
 
 def performance(parts: list[tuple[int, float]]) -> continuo.Performance:

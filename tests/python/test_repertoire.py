@@ -9,29 +9,14 @@ import numpy.typing as npt
 import pytest
 
 import continuo
+from synthetic_music import melody_over_chords
 
 BAR_S = 2.0  # 4/4 at 120 bpm
 
 
 def piece(seed: int, bars: int = 40) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """A melody in uneven rhythm over a chord on each beat, drawn from `seed` (2 s bars)."""
-    rng = np.random.default_rng(seed)
-    onset: list[float] = []
-    pitch: list[int] = []
-    melody = 72
-    for b in range(bars):
-        for beat in range(4):
-            root = 48 + int(rng.integers(0, 12))
-            onset += [b * BAR_S + beat * 0.5] * 3
-            pitch += [root, root + 4, root + 7]
-        beats = 0.0
-        while beats < 4:
-            onset.append(b * BAR_S + beats * 0.5)
-            pitch.append(melody)
-            beats += float(rng.choice([0.25, 0.25, 0.5, 0.5, 0.75, 1.0]))
-            melody = int(np.clip(melody + rng.integers(-4, 5), 64, 88))
-    order = np.argsort(np.asarray(onset), kind="stable")
-    return np.asarray(onset)[order], np.asarray(pitch)[order]
+    return melody_over_chords(seed, bars, BAR_S, [0.25, 0.25, 0.5, 0.5, 0.75, 1.0])
 
 
 def excerpt(seed: int, first: int, last: int, at: float = 0.0, factor: float = 1.0, shift: int = 0) -> continuo.Performance:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import continuo
+from synthetic_music import two_voice
 
 DAY = dt.timedelta(days=1)
 MAY_1 = dt.datetime(2024, 5, 1, 18, 0, tzinfo=dt.timezone.utc)
@@ -16,14 +17,7 @@ MAY_1 = dt.datetime(2024, 5, 1, 18, 0, tzinfo=dt.timezone.utc)
 
 def piece(seed: int, events: int = 120) -> tuple[np.ndarray, np.ndarray]:
     """Onsets (in beats) and pitches of a random two-voice piece: the same seed is the same music."""
-    rng = np.random.default_rng(seed)
-    beats = np.cumsum(rng.choice([0.25, 0.5, 0.5, 0.75, 1.0, 1.5], size=events)) - 0.25
-    melody = np.clip(72 + np.cumsum(rng.integers(-7, 8, size=events)), 55, 96)
-    bass = rng.integers(30, 50, size=events)
-    onset = np.concatenate([beats, beats[::2]])
-    pitch = np.concatenate([melody, bass[::2]])
-    order = np.argsort(onset, kind="stable")
-    return onset[order], pitch[order]
+    return two_voice(seed, events)
 
 
 def session(seed: int, bpm: float, first: float = 0.0, last: float = 1.0, wrong: int = 0) -> continuo.Performance:
