@@ -70,20 +70,18 @@ void tempo_map::cursor::enter(std::size_t segment) noexcept {
   origin_tick_ = changes[segment].tick;
   origin_s_ = map_->start_s_[segment];
   rate_ = map_->rate_[segment];
+  divisor_ = map_->divisor_;
 }
 
-seconds_t tempo_map::cursor::to_seconds(tick_t tick) noexcept {
-  if (tick < begin_tick_ || tick >= end_tick_) {
-    std::size_t segment = segment_;
-    const auto& changes = map_->changes_;
-    if (tick < begin_tick_) {
-      segment = map_->segment_of(tick);
-    } else {
-      while (segment + 1 < changes.size() && changes[segment + 1].tick <= tick) ++segment;
-    }
-    enter(segment);
+void tempo_map::cursor::move_to(tick_t tick) noexcept {
+  std::size_t segment = segment_;
+  const auto& changes = map_->changes_;
+  if (tick < begin_tick_) {
+    segment = map_->segment_of(tick);
+  } else {
+    while (segment + 1 < changes.size() && changes[segment + 1].tick <= tick) ++segment;
   }
-  return origin_s_ + static_cast<double>(tick - origin_tick_) * rate_ / map_->divisor_;  // = seconds_in, bit for bit
+  enter(segment);
 }
 
 }  // namespace continuo
