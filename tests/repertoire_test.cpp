@@ -411,6 +411,7 @@ std::vector<piece> melody_fragments(unsigned seed, double seconds = 1.0) {
 TEST(repertoire, scaled_threshold_finds_a_sparse_query_the_fixed_one_leaves_unknown) {
   repertoire_options fixed;
   fixed.min_score_per_event = 0;
+  fixed.fusion.enabled = false;  // the thresholds alone: the fusion would confirm some of the same queries
   auto scaled = fixed;
   scaled.min_score_per_event = 0.05;
   const auto votes = make_repertoire(fixed);
@@ -447,6 +448,7 @@ TEST(repertoire, scaled_threshold_keeps_an_unregistered_piece_unknown) {
   // scaled one must add at most one to those.
   repertoire_options fixed;
   fixed.min_score_per_event = 0;
+  fixed.fusion.enabled = false;  // the thresholds alone: the fusion would confirm some of the same queries
   auto scaled = fixed;
   scaled.min_score_per_event = 0.05;
   const auto votes = make_repertoire(fixed);

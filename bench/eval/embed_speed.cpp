@@ -1,12 +1,12 @@
 // Speed of embedding against reading, in C++ and CPU time, on the performances of a corpus in ASAP's
 // layout (docs/embeddings.md "Speed"). Built by `make bench` (-DCONTINUO_BUILD_BENCH=ON):
 //
-//   build/bin/embed_speed ../shared/corpus/asap [--repeat 3]
+//   build/bin/embed_speed ../shared/corpus/asap [--repeat 3] [--fan-out N]
 //
 // Every performance MIDI named in metadata.csv is read into memory once; then each phase runs over all
 // of them `repeat` times and the best pass counts: read_performance on the bytes, embed() of the whole
 // performance, and, to show where the time goes, embed() without the triple block, onset_events and
-// for_each_fingerprint alone.
+// for_each_fingerprint alone. --fan-out sets embedding_options::fingerprint.fan_out (default 3).
 #include <continuo/embedding.hpp>
 #include <continuo/fingerprint.hpp>
 #include <continuo/performance.hpp>
@@ -66,13 +66,17 @@ double best_of(int repeat, Pass&& pass) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: embed_speed CORPUS [--repeat N]\n");
+    std::fprintf(stderr, "usage: embed_speed CORPUS [--repeat N] [--fan-out N]\n");
     return 2;
   }
   const fs::path corpus = argv[1];
   int repeat = 3;
+  continuo::embedding_options options;
   for (int i = 2; i + 1 < argc; ++i) {
     if (std::string(argv[i]) == "--repeat") repeat = std::max(1, std::stoi(argv[i + 1]));
+    if (std::string(argv[i]) == "--fan-out") {
+      options.fingerprint.fan_out = static_cast<std::size_t>(std::max(1, std::stoi(argv[i + 1])));
+    }
   }
   std::ifstream csv(corpus / "metadata.csv");
   if (!csv) {
@@ -102,10 +106,14 @@ int main(int argc, char** argv) {
   for (const auto& p : perfs) notes += p.notes.size();
   float sink = 0;
   const double embed_s = best_of(repeat, [&] {
-    for (const auto& p : perfs) sink += continuo::embed(p.notes, 0, p.notes.size())[0];
+    for (const auto& p : perfs) sink += continuo::embed(p.notes, 0, p.notes.size(), options)[0];
   });
   const double histograms_s = best_of(repeat, [&] {
-    for (const auto& p : perfs) sink += continuo::embed(p.notes, 0, p.notes.size(), {.triple_dimension = 0})[0];
+    for (const auto& p : perfs) {
+      auto histograms_only = options;
+      histograms_only.triple_dimension = 0;
+      sink += continuo::embed(p.notes, 0, p.notes.size(), histograms_only)[0];
+    }
   });
   std::vector<std::vector<continuo::onset_event>> events(perfs.size());
   const double events_s = best_of(repeat, [&] {
@@ -115,11 +123,10 @@ int main(int argc, char** argv) {
   });
   std::uint32_t hashes = 0;
   std::size_t triples = 0;
-  const continuo::embedding_options defaults;
   const double visit_s = best_of(repeat, [&] {
     triples = 0;
     for (const auto& e : events) {
-      continuo::for_each_fingerprint(e, defaults.fingerprint, [&](const continuo::fingerprint& f) {
+      continuo::for_each_fingerprint(e, options.fingerprint, [&](const continuo::fingerprint& f) {
         hashes ^= f.hash;
         ++triples;
       });

@@ -1,6 +1,6 @@
 """Piece identification and passage localisation, measured on a corpus of scores and performances.
 
-    python bench/eval/identify.py CORPUS --json [--seed N] [--limit N] [--drills DAYS] [--fusion]
+    python bench/eval/identify.py CORPUS --json [--seed N] [--limit N] [--drills DAYS] [--no-fusion]
 
 CORPUS is any folder in ASAP's layout (``metadata.csv``; per-folder ``midi_score.mid`` and
 ``midi_score_annotations.txt``; per-performance ``*_annotations.txt``). Every score folder is
@@ -202,7 +202,7 @@ def rank_of(ident: continuo.Identification, key: str) -> int:
     return names.index(key) + 1 if key in names else 0
 
 
-FUSION: Optional[bool] = None  # --fusion: the repertoire's embedding fusion (None: its default)
+FUSION: Optional[bool] = None  # --fusion / --no-fusion: the repertoire's embedding fusion (None: its default)
 
 
 def build(scores: dict[str, Score], invariant: bool = False, leave_out: frozenset[str] = frozenset()) -> continuo.Repertoire:
@@ -497,12 +497,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="also evaluate DAYS of simulated practice with the pieces registered (default 0: skip)")
     parser.add_argument("--threads", type=int, default=1,
                         help="run the queries on N threads (the same figures as 1 thread; only timings differ)")
-    parser.add_argument("--fusion", action="store_true",
-                        help="confirm the votes' unknown best guesses by the embedding-window search (docs/repertoire.md)")
+    parser.add_argument("--fusion", action=argparse.BooleanOptionalAction, default=None,
+                        help="confirm the votes' unknown best guesses by the embedding-window search, or not "
+                             "(default: the repertoire's default, on; docs/repertoire.md)")
     parser.add_argument("--quick-variants", action="store_true", help="robustness variants on 30 s excerpts only")
     args = parser.parse_args(argv)
     global FUSION
-    FUSION = True if args.fusion else None
+    FUSION = args.fusion
     if not (args.corpus / "metadata.csv").is_file():
         parser.error(f"{args.corpus} has no metadata.csv: give a folder in ASAP's layout")
     result = evaluate(args.corpus, args.seed, args.limit, args.per_performance, args.drills, args.quick_variants,

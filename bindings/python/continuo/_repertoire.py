@@ -75,7 +75,7 @@ class Identification:
     tempo_ratio: float
     where: Optional[Placement]
     alternatives: tuple[Alternative, ...]
-    #: With ``fusion=True`` and the votes alone short of the unknown threshold: the cosine of the query's
+    #: With the fusion on (the default) and the votes alone short of the unknown threshold: the cosine of the query's
     #: embedding to the nearest reference window of the votes' best guess, and its lead over the nearest
     #: window of any other piece (0 when not searched).
     similarity: float = 0.0
@@ -219,9 +219,10 @@ class Repertoire:
     matches (with more chance matches). ``min_score`` and ``min_score_ratio`` set when the best piece is
     reported as unknown (docs/repertoire.md calibrates them); ``min_score_per_event`` also accepts a short
     or sparse query's best piece when its score is that share of the query's onset events, at least
-    ``min_scaled_score`` and ``min_scaled_score_ratio`` times the next piece's (0 turns it off). ``fusion=True`` also embeds 10-s windows of
-    each reference and, when the votes fall short, accepts their best guess if the query's embedding
-    is nearest to it by ``fusion_min_margin`` (a cosine difference) or more. Queries release the GIL and may run
+    ``min_scaled_score`` and ``min_scaled_score_ratio`` times the next piece's (0 turns it off). The fusion (on by default; ``fusion=False``
+    turns it off) also embeds 10-s windows of each reference and, when the votes fall short, accepts their
+    best guess if the query's embedding is nearest to it by ``fusion_min_margin`` (a cosine difference) or
+    more. Queries release the GIL and may run
     from several threads; ``add`` waits for running queries.
     """
 
