@@ -152,8 +152,9 @@ class performance_builder {
       : out_(out), options_(options) {
     // Piano recordings hold about a note per 12 bytes (ASAP: 12.6 on average): reserving that many
     // rows spares the typical file a reallocation, which would hold old and new rows at once. Files
-    // with fewer notes waste at most twice their size.
-    rows_.reserve(input_size / bytes_per_note_estimate);
+    // with fewer notes waste at most twice their size, and the reserve stops at 4 Mi rows (96 MiB,
+    // ten 24-hour takes): a huge file of anything but notes does not claim memory in advance.
+    rows_.reserve(std::min(input_size / bytes_per_note_estimate, max_reserved_rows));
     head_.fill(no_note);
     tail_.fill(no_note);
   }
@@ -285,6 +286,7 @@ class performance_builder {
  private:
   static constexpr tick_t not_down = -1;
   static constexpr std::size_t bytes_per_note_estimate = 12;
+  static constexpr std::size_t max_reserved_rows = std::size_t{1} << 22U;
 
   static std::uint16_t key_of(std::uint8_t channel, std::uint8_t pitch) {
     return static_cast<std::uint16_t>(channel * 128U + pitch);
