@@ -85,6 +85,22 @@ TEST(performance, closes_notes_left_open_at_the_end_of_the_track_with_a_diagnost
   EXPECT_EQ(p.diagnostics[0].offset, 22U + body.size() + end_of_track.size());
 }
 
+TEST(performance, closes_a_key_struck_again_after_its_release_at_the_end_of_each_track) {
+  // The builder lists a key once per track when it first sounds; a second strike after the release
+  // must still be closed at the end of the track, and the next track starts with a clean list.
+  // On at 0, off at 96, on again at 96, a text event at 192 (the track ends there).
+  const bytes reused{0x00, 0x90, 60, 100, 0x60, 0x80, 60, 0, 0x00, 0x90, 60, 90, 0x60, 0xFF, 0x01, 0x00};
+  const auto p = continuo::read_performance(
+      smf().header(1, 2, 96).track(cat({reused, end_of_track})).track(cat({reused, end_of_track})));
+  EXPECT_EQ(notes_of(p), (std::vector<note>{{0, 96, 60, 100}, {0, 96, 60, 100}, {96, 192, 60, 90}, {96, 192, 60, 90}}));
+  EXPECT_EQ(p.notes.track, (std::vector<std::uint16_t>{0, 1, 0, 1}));
+  ASSERT_EQ(p.diagnostics.size(), 2U);
+  for (std::size_t k = 0; k < 2; ++k) {
+    EXPECT_EQ(p.diagnostics[k].id, diagnostic_id::notes_not_closed);
+    EXPECT_EQ(p.diagnostics[k].track, static_cast<std::int32_t>(k));
+  }
+}
+
 TEST(performance, ignores_a_note_off_with_no_sounding_note) {
   const auto p = read_body({0x00, 0x80, 60, 0, 0x00, 0x90, 60, 100, 0x60, 0x80, 60, 0});
   EXPECT_EQ(notes_of(p), (std::vector<note>{{0, 96, 60, 100}}));
