@@ -1,13 +1,13 @@
 #include "features.hpp"
 
 #include "corpus.hpp"
+#include "cpu_clock.hpp"
 
 #include <continuo/features.hpp>
 #include <continuo/performance.hpp>
 
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 #include <iostream>
 #include <limits>
 #include <sstream>
@@ -16,14 +16,6 @@
 
 namespace continuo_bench {
 namespace {
-
-/// Returns the CPU time of the calling thread in seconds: on a shared machine, the time the thread
-/// waits for a core is not the extractor's.
-double thread_cpu_s() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 /// Keeps every result observable, so that no call can be optimised away.
 volatile double sink = 0;  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)

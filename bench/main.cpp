@@ -10,6 +10,7 @@
 /// SOURCE, then times practice-feature extraction on the parsed performances (bench/features.cpp).
 #include "alloc_counter.hpp"
 #include "corpus.hpp"
+#include "cpu_clock.hpp"
 #include "features.hpp"
 #include "libsmf_peer.hpp"
 #include "practice_take.hpp"
@@ -20,7 +21,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <exception>
 #include <filesystem>
 #include <iostream>
@@ -32,15 +32,6 @@
 
 namespace continuo_bench {
 namespace {
-
-/// Returns the CPU time of the calling thread in seconds. The bench times reads with it rather than
-/// the wall clock: on a shared machine, the time the thread waits for a core is not the reader's.
-/// Page faults and everything else the kernel does for the thread still count.
-double thread_cpu_s() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 double wall_s() noexcept {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();

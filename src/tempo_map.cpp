@@ -70,7 +70,6 @@ void tempo_map::cursor::enter(std::size_t segment) noexcept {
   origin_tick_ = changes[segment].tick;
   origin_s_ = map_->start_s_[segment];
   rate_ = map_->rate_[segment];
-  divisor_ = map_->divisor_;
 }
 
 void tempo_map::cursor::move_to(tick_t tick) noexcept {

@@ -406,14 +406,20 @@ std::vector<piece> melody_fragments(unsigned seed, double seconds = 1.0) {
   return out;
 }
 
+/// The votes' unknown thresholds alone, the scaled one at `min_score_per_event` (0: off): the
+/// fusion would confirm some of the same queries.
+repertoire_options thresholds_alone(double min_score_per_event) {
+  repertoire_options options;
+  options.min_score_per_event = min_score_per_event;
+  options.fusion.enabled = false;
+  return options;
+}
+
 }  // namespace
 
 TEST(repertoire, scaled_threshold_finds_a_sparse_query_the_fixed_one_leaves_unknown) {
-  repertoire_options fixed;
-  fixed.min_score_per_event = 0;
-  fixed.fusion.enabled = false;  // the thresholds alone: the fusion would confirm some of the same queries
-  auto scaled = fixed;
-  scaled.min_score_per_event = 0.05;
+  const auto fixed = thresholds_alone(0);
+  const auto scaled = thresholds_alone(0.05);
   const auto votes = make_repertoire(fixed);
   const auto both = make_repertoire(scaled);
   int short_of_fixed = 0;
@@ -446,11 +452,8 @@ TEST(repertoire, scaled_threshold_keeps_an_unregistered_piece_unknown) {
   // pieces share one random-walk melody range and chord vocabulary, so chance matches are far more
   // frequent than in real music: the fixed threshold itself takes a few of them for a piece. The
   // scaled one must add at most one to those.
-  repertoire_options fixed;
-  fixed.min_score_per_event = 0;
-  fixed.fusion.enabled = false;  // the thresholds alone: the fusion would confirm some of the same queries
-  auto scaled = fixed;
-  scaled.min_score_per_event = 0.05;
+  const auto fixed = thresholds_alone(0);
+  const auto scaled = thresholds_alone(0.05);
   const auto votes = make_repertoire(fixed);
   const auto rep = make_repertoire(scaled);
   int queries = 0;

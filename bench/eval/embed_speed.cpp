@@ -7,6 +7,9 @@
 // of them `repeat` times and the best pass counts: read_performance on the bytes, embed() of the whole
 // performance, and, to show where the time goes, embed() without the triple block, onset_events and
 // for_each_fingerprint alone. --fan-out sets embedding_options::fingerprint.fan_out (default 3).
+#include "../cpu_clock.hpp"
+#include "csv.hpp"
+
 #include <continuo/embedding.hpp>
 #include <continuo/fingerprint.hpp>
 #include <continuo/performance.hpp>
@@ -14,7 +17,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -27,37 +29,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// Returns the process's CPU time in seconds.
-double cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-/// Returns the fields of one line of a CSV file (quotes honoured, no escaped quotes in ASAP's file).
-std::vector<std::string> split_csv(const std::string& line) {
-  std::vector<std::string> out(1);
-  bool quoted = false;
-  for (const char c : line) {
-    if (c == '"') {
-      quoted = !quoted;
-    } else if (c == ',' && !quoted) {
-      out.emplace_back();
-    } else {
-      out.back() += c;
-    }
-  }
-  return out;
-}
-
 /// Returns the best CPU time of `repeat` calls of `pass`.
 template <class Pass>
 double best_of(int repeat, Pass&& pass) {
   double best = std::numeric_limits<double>::infinity();
   for (int r = 0; r < repeat; ++r) {
-    const double t0 = cpu_seconds();
+    const double t0 = continuo_bench::thread_cpu_s();
     pass();
-    best = std::min(best, cpu_seconds() - t0);
+    best = std::min(best, continuo_bench::thread_cpu_s() - t0);
   }
   return best;
 }
@@ -85,14 +64,14 @@ int main(int argc, char** argv) {
   }
   std::string line;
   std::getline(csv, line);
-  const auto header = split_csv(line);
+  const auto header = continuo_bench::split_csv(line);
   const auto column = static_cast<std::size_t>(std::find(header.begin(), header.end(), "midi_performance") -
                                                header.begin());
   std::vector<std::vector<std::uint8_t>> files;
   std::set<std::string> seen;
   std::size_t bytes = 0;
   while (std::getline(csv, line)) {
-    const auto fields = split_csv(line);
+    const auto fields = continuo_bench::split_csv(line);
     if (column >= fields.size() || !seen.insert(fields[column]).second) continue;
     std::ifstream in(corpus / fields[column], std::ios::binary);
     files.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());

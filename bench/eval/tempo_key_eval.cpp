@@ -5,6 +5,8 @@
 //
 // Cross-validation: pieces (composer + title) are hashed into folds; the tempo level model is fitted on
 // the other folds' performances (and their 30 s windows) and tested on the held-out fold.
+#include "csv.hpp"
+
 #include <continuo/features/key.hpp>
 #include <continuo/features/tempo.hpp>
 #include <continuo/file.hpp>
@@ -43,24 +45,6 @@ struct item {
   std::vector<key_change> keys;
   int fold = 0;
 };
-
-static std::vector<std::string> split_csv(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cur;
-  bool q = false;
-  for (char c : line) {
-    if (c == '"') {
-      q = !q;
-    } else if (c == ',' && !q) {
-      out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  out.push_back(cur);
-  return out;
-}
 
 static double median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -227,7 +211,7 @@ int main(int argc, char** argv) {
   std::ifstream meta(root / "metadata.csv");
   std::string line;
   std::getline(meta, line);
-  const auto header = split_csv(line);
+  const auto header = continuo_bench::split_csv(line);
   auto col = [&](const char* name) {
     return static_cast<std::size_t>(std::find(header.begin(), header.end(), name) - header.begin());
   };
@@ -236,7 +220,7 @@ int main(int argc, char** argv) {
   std::vector<item> items;
   for (; std::getline(meta, line);) {
     if (line.empty()) continue;
-    const auto f = split_csv(line);
+    const auto f = continuo_bench::split_csv(line);
     item it;
     it.composer = f[c_comp];
     it.title = f[c_title];

@@ -50,7 +50,8 @@ class tempo_map {
     /// Returns map.to_seconds(tick); fastest when ticks do not decrease between calls.
     [[nodiscard]] seconds_t to_seconds(tick_t tick) noexcept {
       if (tick < begin_tick_ || tick >= end_tick_) move_to(tick);  // inline: the common case is one segment
-      return origin_s_ + static_cast<double>(tick - origin_tick_) * rate_ / divisor_;  // = seconds_in, bit for bit
+      return origin_s_ +
+             static_cast<double>(tick - origin_tick_) * rate_ / map_->divisor_;  // = seconds_in, bit for bit
     }
 
    private:
@@ -63,8 +64,7 @@ class tempo_map {
     tick_t end_tick_ = 0;
     tick_t origin_tick_ = 0;  // its tempo change, where origin_s_ is
     seconds_t origin_s_ = 0;
-    double rate_ = 0;     // tempo_map::rate_ of the segment
-    double divisor_ = 1;  // tempo_map::divisor_
+    double rate_ = 0;  // tempo_map::rate_ of the segment
   };
 
   friend bool operator==(const tempo_map& a, const tempo_map& b) {
