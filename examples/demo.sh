@@ -16,11 +16,15 @@ step "Writing the first bars of Bach's Prelude in C (BWV 846) with the SMF write
 step "continuo inspect $out/prelude.mid"
 "$bin/continuo" inspect "$out/prelude.mid"
 
+# Through files, not `| head`: head closing the pipe early would stop the tool with SIGPIPE, and
+# pipefail would end the demo there.
 step "continuo notes $out/prelude.mid --csv (first 10 notes)"
-"$bin/continuo" notes "$out/prelude.mid" --csv | head -n 11
+"$bin/continuo" notes "$out/prelude.mid" --csv > "$out/notes.csv"
+head -n 11 "$out/notes.csv"
 
 step "The same notes, extended by the sustain pedal (--sustain)"
-"$bin/continuo" notes "$out/prelude.mid" --csv --sustain | head -n 6
+"$bin/continuo" notes "$out/prelude.mid" --csv --sustain > "$out/notes-sustain.csv"
+head -n 6 "$out/notes-sustain.csv"
 
 step "continuo convert to 960 PPQ, format 0, and inspect as JSON"
 "$bin/continuo" convert "$out/prelude.mid" "$out/prelude-960.mid" --ppq 960 --format 0

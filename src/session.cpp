@@ -11,12 +11,23 @@ namespace {
 
 std::int64_t to_ns(double seconds) { return std::llround(seconds * 1e9); }
 
+// Restart detection (docs/sessions.md, "Restarts"): onsets within this of an event's first onset are
+// one event (a chord, a rolled chord).
+constexpr std::int64_t event_merge_ns = 50'000'000;
+// The silence broke the playing off when the interval from the last onset to the next is at least
+// this many times the longest interval between the attempt's recent events.
+constexpr std::int64_t broke_off_ratio = 2;
+// Of the events after the silence, this many top notes may differ from the passage they go back to
+// (a wrong, missing or added note).
+constexpr std::size_t probe_mismatches = 2;
+
 std::string seconds_text(std::int64_t ns) { return std::to_string(static_cast<double>(ns) * 1e-9) + " s"; }
 
 }  // namespace
 
 sessionizer::sessionizer(const sessionizer_options& options)
     : attempt_gap_ns_(to_ns(options.attempt_gap_s)),
+      restart_gap_ns_(to_ns(options.restart_gap_s)),
       session_gap_ns_(to_ns(options.session_gap_s)),
       stuck_ns_(to_ns(options.stuck_s)),
       clock_jump_ns_(to_ns(options.clock_jump_s)),
@@ -33,7 +44,7 @@ void sessionizer::report(diagnostic_id id, std::int64_t time_ns, std::string mes
 void sessionizer::step_clock(std::int64_t& time_ns) {
   if (!started_) {
     started_ = true;
-    clock_ns_ = quiet_since_ns_ = time_ns;
+    clock_ns_ = quiet_since_ns_ = sound_stopped_ns_ = time_ns;
   } else if (time_ns < clock_ns_) {
     report(diagnostic_id::clock_backwards, time_ns,
            "event " + seconds_text(clock_ns_ - time_ns) + " older than the one before it; taken as simultaneous");
@@ -69,9 +80,10 @@ void sessionizer::release_stuck(std::int64_t time_ns) {
     if (which < 0) break;
     const std::int64_t at = earliest + stuck_ns_;
     close_expired(at);
+    bool stopped_a_sound = true;
     if (which >= 2048) {
-      pedal_down_since_[static_cast<std::size_t>(which - 2048)] = up;
-      --pedals_down_;
+      stopped_a_sound = pedal_holds_sound_[static_cast<std::size_t>(which - 2048)];
+      lift_pedal(static_cast<std::size_t>(which - 2048));
       report(diagnostic_id::stuck, at,
              "sustain pedal of channel " + std::to_string(which - 2048) + " held for " + seconds_text(stuck_ns_) +
                  "; taken as released");
@@ -84,24 +96,97 @@ void sessionizer::release_stuck(std::int64_t time_ns) {
                  seconds_text(stuck_ns_) + "; taken as released");
     }
     if (silent()) quiet_since_ns_ = at;
+    if (stopped_a_sound && nothing_sounds()) sound_stopped_ns_ = at;
   }
   std::erase_if(held_, [this](std::uint16_t key) { return key_down_since_[key] == up; });
 }
 
 /// Closes the attempt whose silence has lasted attempt_gap, and then the session whose gap has.
 void sessionizer::close_expired(std::int64_t time_ns) {
-  if (attempt_open_ && silent() && time_ns - quiet_since_ns_ >= attempt_gap_ns_) close_attempt();
+  if (attempt_open_ && silent() && time_ns - quiet_since_ns_ >= attempt_gap_ns_) {
+    if (restart_pending_) resolve_restart(goes_back());
+    close_attempt(quiet_since_ns_);
+  }
   if (!attempt_open_ && session_open_ && time_ns - session_.end_ns >= session_gap_ns_) close_session();
 }
 
-void sessionizer::close_attempt() {
-  attempt_.end_ns = quiet_since_ns_;
-  session_.end_ns = attempt_.end_ns;
+void sessionizer::close_attempt(std::int64_t end_ns) {
+  attempt_.end_ns = end_ns;
+  session_.end_ns = end_ns;
   session_.playing_ns += attempt_.end_ns - attempt_.start_ns;
   session_.note_count += attempt_.note_count;
   ++session_.attempt_count;
   attempts_.push_back(attempt_);
   attempt_open_ = false;
+}
+
+/// Whether the playing broke off before the silence that a strike at `time_ns` ends: the interval
+/// across the silence dwarfs every interval between the attempt's recent events.
+bool sessionizer::broke_off(std::int64_t time_ns) const noexcept {
+  const std::size_t n = std::min(history_count_, history_events);
+  if (n < 3) return false;  // too little played to know its pace
+  std::int64_t longest = 0;
+  for (std::size_t i = history_count_ - n + 1; i < history_count_; ++i) {
+    longest = std::max(longest, history_[i % history_events].time_ns - history_[(i - 1) % history_events].time_ns);
+  }
+  const std::int64_t across = time_ns - history_[(history_count_ - 1) % history_events].time_ns;
+  return across >= broke_off_ratio * longest;
+}
+
+/// Whether the events after the silence play again a passage of the events before it.
+bool sessionizer::goes_back() const noexcept {
+  const std::size_t n = std::min(history_count_, history_events);
+  if (probe_count_ < probe_events || n < probe_events) return false;
+  for (std::size_t start = history_count_ - n; start + probe_events <= history_count_; ++start) {
+    std::size_t same = 0;
+    for (std::size_t k = 0; k < probe_events; ++k) {
+      same += static_cast<std::size_t>(history_[(start + k) % history_events].top_pitch == probe_[k].top_pitch);
+    }
+    if (same + probe_mismatches >= probe_events) return true;
+  }
+  return false;
+}
+
+/// Decides a pending restart: either the attempt ends at the silence and a new one holds the notes
+/// since, or the silence was part of the music and the attempt goes on.
+void sessionizer::resolve_restart(bool restart) {
+  restart_pending_ = false;
+  if (restart) {
+    const std::uint64_t notes_since = attempt_.first_note + attempt_.note_count - restart_first_note_;
+    attempt_.note_count -= notes_since;
+    close_attempt(restart_end_ns_);
+    attempt_ = {restart_start_ns_, restart_start_ns_, restart_first_note_, notes_since, sessions_seen_ - 1};
+    attempt_open_ = true;
+    ++attempts_seen_;
+    history_count_ = 0;
+  }
+  for (std::size_t k = 0; k < probe_count_; ++k) history_[history_count_++ % history_events] = probe_[k];
+  probe_count_ = 0;
+}
+
+/// Records a strike in the open attempt's events, or in the events after a silence, deciding the
+/// restart once there are enough of them.
+void sessionizer::track_onset(std::int64_t time_ns, std::uint8_t pitch) {
+  if (restart_pending_) {
+    if (probe_count_ > 0 && time_ns - probe_[probe_count_ - 1].time_ns < event_merge_ns) {
+      auto& top = probe_[probe_count_ - 1].top_pitch;
+      top = std::max(top, pitch);
+      return;
+    }
+    if (probe_count_ < probe_events) {
+      probe_[probe_count_++] = {time_ns, pitch};
+      return;
+    }
+    resolve_restart(goes_back());  // the probe's last event is complete: decide, then record as usual
+  }
+  if (history_count_ > 0) {
+    auto& last = history_[(history_count_ - 1) % history_events];
+    if (time_ns - last.time_ns < event_merge_ns) {
+      last.top_pitch = std::max(last.top_pitch, pitch);
+      return;
+    }
+  }
+  history_[history_count_++ % history_events] = {time_ns, pitch};
 }
 
 void sessionizer::close_session() {
@@ -120,9 +205,19 @@ void sessionizer::note_on(std::int64_t time_ns, std::uint8_t channel, std::uint8
     attempt_ = {time_ns, time_ns, notes_seen_, 0, sessions_seen_ - 1};
     attempt_open_ = true;
     ++attempts_seen_;
+    history_count_ = 0;
+  } else if (nothing_sounds() && !restart_pending_ && restart_gap_ns_ > 0 &&
+             time_ns - sound_stopped_ns_ >= restart_gap_ns_ && broke_off(time_ns)) {
+    // A silence shorter than attempt_gap after playing that broke off: a restart if what comes next
+    // goes back to what was just played. Decided once enough events have come.
+    restart_pending_ = true;
+    restart_end_ns_ = sound_stopped_ns_;
+    restart_start_ns_ = time_ns;
+    restart_first_note_ = notes_seen_;
   }
   ++attempt_.note_count;
   ++notes_seen_;
+  if (restart_gap_ns_ > 0) track_onset(time_ns, pitch);
   const auto key = static_cast<std::uint16_t>((channel & 0xFU) * 128U + (pitch & 0x7FU));
   if (key_down_since_[key] == up) {
     ++keys_down_;
@@ -130,6 +225,7 @@ void sessionizer::note_on(std::int64_t time_ns, std::uint8_t channel, std::uint8
   }
   key_down_since_[key] = time_ns;  // a strike again restarts the stuck-key clock
   ++key_strikes_[key];
+  if (pedal_down_since_[channel & 0xFU] != up) hold_sound(channel & 0xFU);
 }
 
 void sessionizer::note_off(std::int64_t time_ns, std::uint8_t channel, std::uint8_t pitch) {
@@ -140,27 +236,46 @@ void sessionizer::note_off(std::int64_t time_ns, std::uint8_t channel, std::uint
   key_down_since_[key] = up;
   --keys_down_;
   if (silent()) quiet_since_ns_ = time_ns;
+  if (nothing_sounds()) sound_stopped_ns_ = time_ns;
 }
 
 void sessionizer::sustain(std::int64_t time_ns, std::uint8_t channel, bool down) {
   step_clock(time_ns);
-  auto& since = pedal_down_since_[channel & 0xFU];
-  if (down && since == up) {
-    since = time_ns;
+  const std::size_t ch = channel & 0xFU;
+  if (down && pedal_down_since_[ch] == up) {
+    pedal_down_since_[ch] = time_ns;
     ++pedals_down_;
-  } else if (!down && since != up) {
-    since = up;
-    --pedals_down_;
+    // Pressed in silence, the pedal holds no sound until a key is struck. It keeps the attempt open
+    // (the pianist is about to play on) but does not hide a restart. A sound that stopped at this very
+    // instant counts as sounding, so that the order of simultaneous events does not matter.
+    if (!nothing_sounds() || (attempt_open_ && sound_stopped_ns_ == time_ns)) hold_sound(ch);
+  } else if (!down && pedal_down_since_[ch] != up) {
+    const bool held_sound = pedal_holds_sound_[ch];
+    lift_pedal(ch);
     if (silent()) quiet_since_ns_ = time_ns;
+    if (held_sound && nothing_sounds()) sound_stopped_ns_ = time_ns;
   }
+}
+
+void sessionizer::hold_sound(std::size_t channel) {
+  if (!pedal_holds_sound_[channel]) ++pedals_holding_;
+  pedal_holds_sound_[channel] = true;
+}
+
+void sessionizer::lift_pedal(std::size_t channel) {
+  pedal_down_since_[channel] = up;
+  --pedals_down_;
+  if (pedal_holds_sound_[channel]) --pedals_holding_;
+  pedal_holds_sound_[channel] = false;
 }
 
 void sessionizer::advance(std::int64_t time_ns) { step_clock(time_ns); }
 
 void sessionizer::finish() {
   if (attempt_open_) {
+    if (restart_pending_) resolve_restart(goes_back());
     if (!silent()) quiet_since_ns_ = clock_ns_;  // still sounding when the stream ended
-    close_attempt();
+    close_attempt(quiet_since_ns_);
   }
   if (session_open_) close_session();
 }

@@ -129,27 +129,136 @@ TEST(sessionizer, starts_a_new_session_after_session_gap) {
   EXPECT_FALSE(z.in_session());  // closed by time passing, with no event
 }
 
-/// A practice-like stream: bursts of playing, pedals, pauses from 0.5 s to 20 minutes.
+/// Plays `pitches` as one-note events `ioi` seconds apart from `from`, each held `held` seconds.
+double play_line(sessionizer& z, double from, const std::vector<std::uint8_t>& pitches, double ioi = 0.2,
+                 double held = 0.15) {
+  double t = from;
+  for (const auto pitch : pitches) {
+    play(z, t, t + held, pitch);
+    t += ioi;
+  }
+  return t - ioi + held;  // when the last note came up
+}
+
+const std::vector<std::uint8_t> phrase{60, 62, 64, 65, 67, 69, 71, 72, 74, 76, 77, 79, 77, 76, 74, 72};
+
+TEST(sessionizer, splits_at_a_restart_shorter_than_attempt_gap) {
+  sessionizer z;                                                                  // attempt gap 3 s, restart gap 1 s
+  const double stopped = play_line(z, 0, {phrase.begin(), phrase.begin() + 12});  // breaks off in the phrase
+  // 1.5 s later, from the phrase's fifth note again
+  const double end = play_line(z, stopped + 1.5, {phrase.begin() + 4, phrase.end()});
+  z.finish();
+  const auto attempts = z.take_attempts();
+  ASSERT_EQ(attempts.size(), 2U);
+  EXPECT_NEAR(attempts[0].end_s(), stopped, 1e-6);
+  EXPECT_NEAR(attempts[1].start_s(), stopped + 1.5, 1e-6);
+  EXPECT_NEAR(attempts[1].end_s(), end, 1e-6);
+  EXPECT_EQ(attempts[0].note_count, 12U);
+  EXPECT_EQ(attempts[1].first_note, 12U);
+  EXPECT_EQ(attempts[1].note_count, 12U);
+  const auto sessions = z.take_sessions();
+  ASSERT_EQ(sessions.size(), 1U);
+  EXPECT_EQ(sessions[0].attempt_count, 2U);
+  EXPECT_EQ(sessions[0].note_count, 24U);
+}
+
+TEST(sessionizer, tolerates_wrong_notes_in_a_restart) {
+  sessionizer z;
+  const double stopped = play_line(z, 0, {phrase.begin(), phrase.begin() + 12});
+  std::vector<std::uint8_t> again{phrase.begin() + 2, phrase.end()};
+  again[1] = 61;  // two wrong notes among the first eight
+  again[5] = 70;
+  play_line(z, stopped + 1.2, again);
+  z.finish();
+  EXPECT_EQ(z.take_attempts().size(), 2U);
+}
+
+TEST(sessionizer, reports_a_restart_once_eight_events_follow_it) {
+  sessionizer z;
+  const double stopped = play_line(z, 0, {phrase.begin(), phrase.begin() + 12});
+  play_line(z, stopped + 1.5, {phrase.begin() + 4, phrase.begin() + 11});  // seven events: undecided
+  EXPECT_TRUE(z.take_attempts().empty());
+  play(z, stopped + 1.5 + 7 * 0.2, stopped + 1.5 + 7 * 0.2 + 0.1, phrase[11]);  // the eighth
+  EXPECT_TRUE(z.take_attempts().empty());                                       // its event may still grow into a chord
+  play(z, stopped + 1.5 + 8 * 0.2, stopped + 1.5 + 8 * 0.2 + 0.1, phrase[12]);
+  EXPECT_EQ(z.take_attempts().size(), 1U);
+}
+
+TEST(sessionizer, keeps_one_attempt_when_the_music_goes_on_after_a_short_silence) {
+  sessionizer z;
+  const double stopped = play_line(z, 0, phrase);
+  play_line(z, stopped + 1.5, {48, 50, 52, 53, 55, 57, 59, 60, 62});  // new material: a rest, not a restart
+  z.finish();
+  EXPECT_EQ(z.take_attempts().size(), 1U);
+}
+
+TEST(sessionizer, keeps_one_attempt_when_the_silence_is_in_the_music_s_own_pace) {
+  sessionizer z;
+  // Slow music: 1.2 s between onsets; a rest of 1.3 s is no break in it, even before a repeat.
+  const double stopped = play_line(z, 0, phrase, 1.2, 1.0);
+  play_line(z, stopped + 1.3, phrase, 1.2, 1.0);
+  z.finish();
+  EXPECT_EQ(z.take_attempts().size(), 1U);
+}
+
+TEST(sessionizer, finds_no_restart_when_restart_gap_is_zero) {
+  sessionizer z({.restart_gap_s = 0});
+  const double stopped = play_line(z, 0, {phrase.begin(), phrase.begin() + 12});
+  play_line(z, stopped + 1.5, {phrase.begin() + 4, phrase.end()});
+  z.finish();
+  EXPECT_EQ(z.take_attempts().size(), 1U);
+}
+
+TEST(sessionizer, a_pedal_pressed_in_silence_keeps_the_attempt_open_but_does_not_hide_a_restart) {
+  sessionizer z;
+  double stopped = play_line(z, 0, {phrase.begin(), phrase.begin() + 12});
+  z.sustain(static_cast<std::int64_t>((stopped + 1.0) * s), 0, true);  // the foot goes down before the restart
+  const double end = play_line(z, stopped + 1.5, {phrase.begin() + 4, phrase.end()});
+  z.sustain(static_cast<std::int64_t>((end + 0.5) * s), 0, false);
+  auto attempts = (z.finish(), z.take_attempts());
+  ASSERT_EQ(attempts.size(), 2U);
+  EXPECT_NEAR(attempts[0].end_s(), stopped, 1e-6);
+  EXPECT_NEAR(attempts[1].end_s(), end + 0.5, 1e-6);  // the pedal held the last notes
+
+  sessionizer y;  // a pedal pressed in a 2 + 4 s silence: one attempt, as with the pedal held throughout
+  stopped = play_line(y, 0, phrase);
+  y.sustain(static_cast<std::int64_t>((stopped + 2) * s), 0, true);
+  play_line(y, stopped + 6, {48, 50, 52});
+  y.sustain(static_cast<std::int64_t>((stopped + 8) * s), 0, false);
+  y.finish();
+  EXPECT_EQ(y.take_attempts().size(), 1U);
+}
+
+/// A practice-like stream: bursts of playing, pedals, pauses from 0.5 s to 20 minutes, and restarts
+/// (a burst that plays the previous one again from a point in it, after a pause of 1-2.5 s).
 continuo::performance random_practice(std::uint32_t seed) {
   std::mt19937 rng(seed);
   continuo::midi::smf_file file;
   file.division = continuo::midi::division::metrical(480);  // 960 ticks per second at 120 bpm
   file.begin_track();
   std::vector<continuo::midi::event> events;
+  std::vector<std::uint8_t> previous;  // the pitches of the burst before
   continuo::tick_t t = 0;
   for (int burst = 0; burst < 40; ++burst) {
+    const bool restart = previous.size() >= 12 && rng() % 3 == 0;
     const std::array<double, 5> pauses{0.5, 2.5, 4, 30, 1200};
     const double scale = 0.5 + static_cast<double>(rng() % 100) / 100.0;
-    t += static_cast<continuo::tick_t>(pauses[rng() % pauses.size()] * 960 * scale);
+    t += restart ? 2100 + 960 + rng() % 1440  // past the last release, then 1-2.5 s
+                 : static_cast<continuo::tick_t>(pauses[rng() % pauses.size()] * 960 * scale);
     const bool pedal = rng() % 2 == 0;
     if (pedal) events.push_back({t, 0, 0xB0, 64, 100});
-    for (int n = 0, count = 1 + static_cast<int>(rng() % 30); n < count; ++n) {
-      const auto pitch = static_cast<std::uint8_t>(48 + rng() % 36);
+    std::vector<std::uint8_t> pitches;
+    if (restart) pitches.assign(previous.begin() + static_cast<std::ptrdiff_t>(rng() % 4), previous.end());
+    for (int n = 0, count = 1 + static_cast<int>(rng() % 30); !restart && n < count; ++n) {
+      pitches.push_back(static_cast<std::uint8_t>(48 + rng() % 36));
+    }
+    for (const std::uint8_t pitch : pitches) {
       events.push_back({t, 0, 0x90, pitch, 80});
       events.push_back({t + 100 + static_cast<continuo::tick_t>(rng() % 2000), 0, 0x80, pitch, 0});
       t += static_cast<continuo::tick_t>(rng() % 400);
     }
     if (pedal) events.push_back({t + static_cast<continuo::tick_t>(rng() % 3000), 0, 0xB0, 64, 0});
+    previous = std::move(pitches);
   }
   std::stable_sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.tick < b.tick; });
   for (const auto& e : events) file.append(e);
@@ -159,8 +268,8 @@ continuo::performance random_practice(std::uint32_t seed) {
 TEST(sessionizer, live_and_offline_give_the_same_split_whatever_the_thresholds) {
   for (std::uint32_t seed = 1; seed <= 20; ++seed) {
     const auto perf = random_practice(seed);
-    for (const double gap : {1.0, 3.0, 8.0}) {
-      const sessionizer_options options{.attempt_gap_s = gap, .session_gap_s = 300};
+    for (const auto& [gap, restart_gap] : {std::pair{1.0, 0.0}, {3.0, 1.0}, {3.0, 0.0}, {8.0, 1.5}}) {
+      const sessionizer_options options{.attempt_gap_s = gap, .restart_gap_s = restart_gap, .session_gap_s = 300};
       const auto offline = continuo::split_practice(perf, options);
       ASSERT_FALSE(offline.attempts.empty());
 
@@ -181,9 +290,19 @@ TEST(sessionizer, live_and_offline_give_the_same_split_whatever_the_thresholds) 
       }
       live.finish();
       for (const auto& a : live.take_attempts()) attempts.push_back(a);
-      EXPECT_EQ(attempts, offline.attempts) << "seed " << seed << ", gap " << gap;
+      EXPECT_EQ(attempts, offline.attempts) << "seed " << seed << ", gap " << gap << ", restart gap " << restart_gap;
     }
   }
+}
+
+TEST(sessionizer, random_practice_has_restarts_to_find) {
+  std::size_t more = 0;  // the live-offline comparison above is only worth something if restarts occur
+  for (std::uint32_t seed = 1; seed <= 20; ++seed) {
+    const auto perf = random_practice(seed);
+    more += continuo::split_practice(perf, {.restart_gap_s = 1}).attempts.size() -
+            continuo::split_practice(perf, {.restart_gap_s = 0}).attempts.size();
+  }
+  EXPECT_GE(more, 10U);
 }
 
 TEST(sessionizer, a_longer_gap_merges_attempts_and_never_splits_them) {

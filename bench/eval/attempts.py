@@ -4,12 +4,13 @@
 
 CORPUS is any folder in ASAP's layout (``metadata.csv``, per-performance ``*_annotations.txt``). The
 practice simulator (tools/practice-sim) turns its performances into days of practice; continuo
-splits each day into attempts with ``continuo.sessions``. A boundary is an attempt's start or end; a
-found boundary is right when a true boundary of the same kind lies within ±1 s (each true boundary
-matched once). The baseline splits wherever no note has sounded for 5 s, ignoring the pedal, as
-recorders with a fixed silence rule do. The other side of the trade-off: the share of the corpus's
-own performances, each one uninterrupted playing, that a gap would cut in two. Progress goes to
-stderr; the result to stdout.
+splits each day into attempts with ``continuo.sessions`` (its defaults, restarts found; and with
+restart detection off). A boundary is an attempt's start or end; a found boundary is right when a
+true boundary of the same kind lies within ±1 s (each true boundary matched once). The baseline
+splits wherever no note has sounded for 5 s, ignoring the pedal, as recorders with a fixed silence
+rule do. The other side of the trade-off: the share of the corpus's own performances, each one
+uninterrupted playing, that a setting would cut in two. Progress goes to stderr; the result to
+stdout.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ import practice_sim  # noqa: E402  (the simulator's module, beside its script)
 
 TOLERANCE_S = 1.0
 BASELINE_SILENCE_S = 5.0
-SWEEP_GAPS_S = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+RESTART_GAP_S = 1.0  # continuo's default
+SWEEP_GAPS_S = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 8.0, 10.0)
 
 Spans = list[tuple[float, float]]
 
@@ -84,8 +86,9 @@ def evaluate(corpus: Path, seed: int, days: int) -> dict[str, Any]:
     started = time.monotonic()
     pieces = practice_sim.load_pieces(corpus, progress=True)
     simulator = practice_sim.Simulator(pieces, seed=seed)
-    totals: dict[str, list[int]] = {"continuo": [0, 0, 0], "baseline": [0, 0, 0]}
+    totals: dict[str, list[int]] = {"continuo": [0, 0, 0], "no_restarts": [0, 0, 0], "baseline": [0, 0, 0]}
     sweep = {gap: [0, 0, 0] for gap in SWEEP_GAPS_S}
+    sweep_no_restarts = {gap: [0, 0, 0] for gap in SWEEP_GAPS_S}
     sessions_true = sessions_found = 0
     for d in range(days):
         print(f"\rsimulating and splitting day {d + 1}/{days}", end="", file=sys.stderr)
@@ -94,22 +97,31 @@ def evaluate(corpus: Path, seed: int, days: int) -> dict[str, Any]:
         truth = [(a.start_s, a.end_s) for s in day.sessions for a in s.attempts]
         sessions_true += len(day.sessions)
         for gap in SWEEP_GAPS_S:
-            practice = continuo.sessions(perf, attempt_gap=gap)
-            counts = boundary_counts([(a.start_s, a.end_s) for a in practice.attempts], truth)
-            sweep[gap] = [x + y for x, y in zip(sweep[gap], counts)]
+            for table, restart_gap in ((sweep, RESTART_GAP_S), (sweep_no_restarts, 0.0)):
+                practice = continuo.sessions(perf, attempt_gap=gap, restart_gap=restart_gap)
+                counts = boundary_counts([(a.start_s, a.end_s) for a in practice.attempts], truth)
+                table[gap] = [x + y for x, y in zip(table[gap], counts)]
         default = continuo.sessions(perf)
         sessions_found += len(default.sessions)
         counts = boundary_counts([(a.start_s, a.end_s) for a in default.attempts], truth)
         totals["continuo"] = [x + y for x, y in zip(totals["continuo"], counts)]
+        plain = continuo.sessions(perf, restart_gap=0)
+        counts = boundary_counts([(a.start_s, a.end_s) for a in plain.attempts], truth)
+        totals["no_restarts"] = [x + y for x, y in zip(totals["no_restarts"], counts)]
         counts = boundary_counts(silence_split(perf, BASELINE_SILENCE_S), truth)
         totals["baseline"] = [x + y for x, y in zip(totals["baseline"], counts)]
     print(file=sys.stderr)
     # Each performance of the corpus is one uninterrupted attempt: how often would a gap cut it?
     whole = [p.source for p in pieces if p.source is not None]
-    cut_rate = {
-        f"{gap:g}": float(np.mean([len(continuo.sessions(w, attempt_gap=gap).attempts) > 1 for w in whole]))
-        for gap in SWEEP_GAPS_S
-    }
+    def cut_rate(restart_gap: float) -> dict[str, float]:
+        return {
+            f"{gap:g}": float(
+                np.mean([len(continuo.sessions(w, attempt_gap=gap, restart_gap=restart_gap).attempts) > 1 for w in whole])
+            )
+            for gap in SWEEP_GAPS_S
+        }
+
+    cut, cut_no_restarts = cut_rate(RESTART_GAP_S), cut_rate(0.0)
 
     def summary(c: list[int]) -> dict[str, float]:
         hits, found, true = c
@@ -119,7 +131,7 @@ def evaluate(corpus: Path, seed: int, days: int) -> dict[str, Any]:
             "recall": hits / true if true else 0.0,
         }
 
-    ours, base = summary(totals["continuo"]), summary(totals["baseline"])
+    ours, base, plain_split = summary(totals["continuo"]), summary(totals["baseline"]), summary(totals["no_restarts"])
     return {
         "corpus": str(corpus),
         "seed": seed,
@@ -130,15 +142,21 @@ def evaluate(corpus: Path, seed: int, days: int) -> dict[str, Any]:
         "n_attempts": totals["continuo"][2] // 2,
         "tolerance_s": TOLERANCE_S,
         "attempt_gap_s": 3.0,
+        "restart_gap_s": RESTART_GAP_S,
         "attempt_f1": ours["f1"],
         "attempt_precision": ours["precision"],
         "attempt_recall": ours["recall"],
+        "performances_cut": cut["3"],
+        "attempt_f1_without_restarts": plain_split["f1"],
+        "performances_cut_without_restarts": cut_no_restarts["3"],
         "baseline": f"no note sounding for {BASELINE_SILENCE_S:g} s, pedal ignored",
         "baseline_attempt_f1": base["f1"],
         "baseline_attempt_precision": base["precision"],
         "baseline_attempt_recall": base["recall"],
         "attempt_f1_by_gap": {f"{gap:g}": summary(c)["f1"] for gap, c in sweep.items()},
-        "performances_cut_by_gap": cut_rate,
+        "performances_cut_by_gap": cut,
+        "attempt_f1_by_gap_without_restarts": {f"{gap:g}": summary(c)["f1"] for gap, c in sweep_no_restarts.items()},
+        "performances_cut_by_gap_without_restarts": cut_no_restarts,
         "seconds": round(time.monotonic() - started, 1),
     }
 
@@ -156,11 +174,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"attempt F1 (±{TOLERANCE_S:g} s): continuo {result['attempt_f1']:.3f}, "
+        print(f"attempt F1 (±{TOLERANCE_S:g} s): continuo {result['attempt_f1']:.3f} "
+              f"(restarts off: {result['attempt_f1_without_restarts']:.3f}), "
               f"baseline {result['baseline_attempt_f1']:.3f} over {result['n_attempts']} attempts")  # fmt: skip
+        print("attempt_gap   F1 (cut)  restarts off: F1 (cut)   [cut: share of whole performances cut in two]")
         for gap, value in result["attempt_f1_by_gap"].items():
             cut = result["performances_cut_by_gap"][gap]
-            print(f"  attempt_gap {gap:>4} s: F1 {value:.3f}, whole performances cut {cut:.3f}")
+            plain = result["attempt_f1_by_gap_without_restarts"][gap]
+            plain_cut = result["performances_cut_by_gap_without_restarts"][gap]
+            print(f"  {gap:>4} s   {value:.3f} ({cut:.3f})  {plain:.3f} ({plain_cut:.3f})")
     return 0
 
 

@@ -2,8 +2,10 @@
 /// \file Splitting playing into attempts and practice sessions, live or afterwards.
 ///
 /// An *attempt* is a stretch of continuous playing: it ends once no key is down, the sustain pedal
-/// is up and nothing has sounded for `attempt_gap_s`. A *session* is a run of attempts separated by
-/// less than `session_gap_s`. One state machine serves both uses: the live `sessionizer` takes events
+/// is up and nothing has sounded for `attempt_gap_s`, or, sooner, when the pianist breaks off and
+/// starts again from a little earlier (a *restart*: sessionizer_options::restart_gap_s). A *session*
+/// is a run of attempts separated by less than `session_gap_s`. One state machine serves both uses:
+/// the live `sessionizer` takes events
 /// one at a time with a monotonic timestamp in nanoseconds and holds only the open attempt, and
 /// `split_practice` feeds a whole performance through it, so re-splitting a stored take with other
 /// thresholds gives exactly what a live run with those thresholds would have given.
@@ -20,7 +22,14 @@ namespace continuo {
 
 /// Thresholds of the sessionizer. docs/sessions.md explains the defaults.
 struct sessionizer_options {
-  double attempt_gap_s = 3.0;    ///< Silence (no key, no sustain) that ends an attempt.
+  double attempt_gap_s = 3.0;  ///< Silence (no key, no sustain) that ends an attempt.
+  /// A shorter silence, of at least this long, ends an attempt when it is a restart: the playing broke
+  /// off (the time from the last onset to the next is at least twice the longest interval between the
+  /// attempt's last 64 onset events) and the 8 events after the silence go back to music just played
+  /// (6 of their 8 top notes match 8 consecutive events of those 64). Such an attempt is reported once
+  /// those 8 events have been played. 0 (or anything >= attempt_gap_s) turns restarts off.
+  /// docs/sessions.md gives the reasons and the figures.
+  double restart_gap_s = 1.0;
   double session_gap_s = 600.0;  ///< Time between attempts that ends a session.
   /// A key or sustain pedal held this long is taken as stuck and released then, with a diagnostic,
   /// so a broken key cannot hold an attempt open forever.
@@ -104,13 +113,22 @@ class sessionizer {
   void step_clock(std::int64_t& time_ns);
   void release_stuck(std::int64_t time_ns);
   void close_expired(std::int64_t time_ns);
-  void sound_stopped(std::int64_t time_ns);
-  void close_attempt();
+  void close_attempt(std::int64_t end_ns);
+  void track_onset(std::int64_t time_ns, std::uint8_t pitch);
+  [[nodiscard]] bool broke_off(std::int64_t time_ns) const noexcept;
+  [[nodiscard]] bool goes_back() const noexcept;
+  void resolve_restart(bool restart);
   void close_session();
   void report(diagnostic_id id, std::int64_t time_ns, std::string message);
+  void hold_sound(std::size_t channel);
+  void lift_pedal(std::size_t channel);
+  /// No key down and no sustain pedal down: the attempt may end (attempt_gap_s).
   [[nodiscard]] bool silent() const noexcept { return keys_down_ == 0 && pedals_down_ == 0; }
+  /// No key down and no pedal holding a note: a restart may follow (restart_gap_s).
+  [[nodiscard]] bool nothing_sounds() const noexcept { return keys_down_ == 0 && pedals_holding_ == 0; }
 
   std::int64_t attempt_gap_ns_;
+  std::int64_t restart_gap_ns_;
   std::int64_t session_gap_ns_;
   std::int64_t stuck_ns_;
   std::int64_t clock_jump_ns_;
@@ -121,12 +139,15 @@ class sessionizer {
   std::array<std::int64_t, key_count> key_down_since_{};           // last press of each held key, or `up`
   std::array<std::uint32_t, key_count> key_strikes_{};             // strikes not yet released (re-strikes overlap)
   std::array<std::int64_t, 16> pedal_down_since_{};
-  std::vector<std::uint16_t> held_;  // keys that may be down: scanned for stuck ones
+  std::array<bool, 16> pedal_holds_sound_{};  // down, and a note sounded while it was (it sustains something)
+  std::vector<std::uint16_t> held_;           // keys that may be down: scanned for stuck ones
   std::uint32_t keys_down_ = 0;
   std::uint32_t pedals_down_ = 0;
+  std::uint32_t pedals_holding_ = 0;  // pedals down that hold sound
   std::int64_t clock_ns_ = 0;
   bool started_ = false;
-  std::int64_t quiet_since_ns_ = 0;  // when the last key or pedal came up
+  std::int64_t quiet_since_ns_ = 0;    // when the last key or pedal came up
+  std::int64_t sound_stopped_ns_ = 0;  // when the last key came up with no pedal holding it, or such a pedal
 
   bool attempt_open_ = false;
   attempt_span attempt_{};
@@ -136,6 +157,23 @@ class sessionizer {
   std::uint32_t attempts_seen_ = 0;
   std::uint32_t sessions_seen_ = 0;
   std::uint64_t diagnostics_seen_ = 0;
+
+  // Restart detection: the open attempt's last onset events (merged chords, by their top note) in a
+  // ring, and the events after a silence that may end it, until there are enough to decide.
+  struct onset_event {
+    std::int64_t time_ns = 0;  // the event's first onset
+    std::uint8_t top_pitch = 0;
+  };
+  static constexpr std::size_t history_events = 64;
+  static constexpr std::size_t probe_events = 8;
+  std::array<onset_event, history_events> history_{};
+  std::size_t history_count_ = 0;  // events pushed since the attempt began; the ring keeps the last 64
+  std::array<onset_event, probe_events> probe_{};
+  std::size_t probe_count_ = 0;
+  bool restart_pending_ = false;
+  std::int64_t restart_end_ns_ = 0;    // where the attempt ends if the silence was a restart
+  std::int64_t restart_start_ns_ = 0;  // and where the next one starts
+  std::uint64_t restart_first_note_ = 0;
 
   std::vector<attempt_span> attempts_;
   std::vector<session_span> sessions_;

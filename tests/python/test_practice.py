@@ -25,8 +25,10 @@ def test_sessions_split_attempts_at_the_gap() -> None:
     assert [a.first_note for a in practice.attempts] == [0, 8, 16]
     assert len(practice.sessions) == 1 and practice.sessions[0].attempt_count == 3
     assert practice.sessions[0].playing_s == pytest.approx(3 * 1.95)
-    merged = continuo.sessions(perf, attempt_gap=4.0, session_gap=10.0)
+    merged = continuo.sessions(perf, attempt_gap=4.0, restart_gap=0, session_gap=10.0)
     assert len(merged.attempts) == 2 and len(merged.sessions) == 2
+    # Played again from its start after 3 s, the scale is a restart, whatever the attempt gap.
+    assert len(continuo.sessions(perf, attempt_gap=4.0).attempts) == 3
     assert list(practice.to_pandas()["note_count"]) == [8, 8, 8]
 
 
@@ -58,9 +60,37 @@ def test_features_name_every_column_and_measure_the_scale() -> None:
     assert whole["note_count"].tolist() == [24] and whole["key_sharps"].tolist() == [0]
 
 
+def restart() -> continuo.Performance:
+    """A line of 12 notes that breaks off, and 1.5 s later starts again from its fifth note."""
+    line = np.array([60, 62, 64, 65, 67, 69, 71, 72, 74, 76, 77, 79, 77, 76, 74, 72])
+    first = 0.2 * np.arange(12)
+    again = first[-1] + 0.15 + 1.5 + 0.2 * np.arange(12)
+    onset_s = np.concatenate([first, again])
+    pitch = np.concatenate([line[:12], line[4:]])
+    return continuo.from_notes({"onset_s": onset_s, "offset_s": onset_s + 0.15, "pitch": pitch, "velocity": 70})
+
+
+def test_sessions_split_at_a_restart_unless_told_not_to() -> None:
+    perf = restart()
+    practice = continuo.sessions(perf)
+    assert [(a.first_note, a.note_count) for a in practice.attempts] == [(0, 12), (12, 12)]
+    assert practice.attempts[1].start_s == pytest.approx(0.2 * 11 + 0.15 + 1.5)
+    assert len(continuo.sessions(perf, restart_gap=0).attempts) == 1
+    live = continuo.Sessionizer()
+    for t, p in zip(perf.notes["onset_s"], perf.notes["pitch"]):
+        live.note_on(int(round(t * 1e9)), 0, int(p))
+        live.note_off(int(round((t + 0.15) * 1e9)), 0, int(p))
+    live.finish()
+    assert live.take_attempts() == list(practice.attempts)
+
+
 def test_bad_thresholds_raise() -> None:
     with pytest.raises(ValueError, match="attempt_gap"):
         continuo.sessions(scale_bursts(), attempt_gap=0)
+    with pytest.raises(ValueError, match="restart_gap"):
+        continuo.sessions(scale_bursts(), restart_gap=-1)
+    with pytest.raises(ValueError, match="restart_gap"):
+        continuo.Sessionizer(restart_gap=float("nan"))
 
 
 def metronomic_c_major(seconds: float = 40.0, bpm: float = 120.0, bass: bool = True) -> continuo.Performance:

@@ -28,8 +28,8 @@ Usage:
   continuo inspect FILE [--strict] [--json]
   continuo notes FILE [--csv] [--pairing fifo|lifo|close_all] [--sustain] [--strict]
   continuo convert IN OUT [--ppq N] [--format 0|1] [--pairing fifo|lifo|close_all]
-  continuo sessions FILE [--attempt-gap S] [--session-gap S] [--json]
-  continuo identify FILE --piece [NAME=]REFERENCE... [--attempt-gap S] [--json]
+  continuo sessions FILE [--attempt-gap S] [--restart-gap S] [--session-gap S] [--json]
+  continuo identify FILE --piece [NAME=]REFERENCE... [--attempt-gap S] [--restart-gap S] [--json]
   continuo COMMAND --help
   continuo --version
 
@@ -73,7 +73,8 @@ bends, tempo, time and key signatures) to OUT as a clean Standard MIDI File.
   --pairing POLICY  pairing used to read IN, and that OUT is written for (default fifo)
 )";
 
-constexpr std::string_view sessions_help = R"(Usage: continuo sessions FILE [--attempt-gap S] [--session-gap S] [--json]
+constexpr std::string_view sessions_help =
+    R"(Usage: continuo sessions FILE [--attempt-gap S] [--restart-gap S] [--session-gap S] [--json]
 
 Splits a recording into practice sessions and attempts (stretches of continuous playing) and
 measures each attempt: notes, notes per second, velocity, pedal use (docs/sessions.md and
@@ -81,12 +82,14 @@ docs/features.md).
 
   --attempt-gap S   silence, in seconds, with no key down and the pedal up, that ends an
                     attempt (default 3)
+  --restart-gap S   a shorter silence, of at least S seconds, also ends an attempt when the
+                    playing broke off and starts again from a little earlier (default 1; 0 off)
   --session-gap S   time between attempts, in seconds, that ends a session (default 600)
   --json            print one JSON object: sessions, each with its attempts and their features
 )";
 
 constexpr std::string_view identify_help =
-    R"(Usage: continuo identify FILE --piece [NAME=]REFERENCE... [--attempt-gap S] [--json]
+    R"(Usage: continuo identify FILE --piece [NAME=]REFERENCE... [--attempt-gap S] [--restart-gap S] [--json]
 
 Splits a recording into attempts and says, for each, which registered piece was played, which
 bars and how fast against the reference; then, per piece, how many times each bar was played
@@ -96,6 +99,8 @@ bars and how fast against the reference; then, per piece, how many times each ba
                             time signatures give the bars; NAME defaults to the file's name.
                             Give --piece once per piece
   --attempt-gap S           silence, in seconds, that ends an attempt (default 3)
+  --restart-gap S           a shorter silence that ends an attempt when the playing broke off and
+                            starts again from a little earlier (default 1; 0 turns it off)
   --json                    print one JSON object: attempts (piece, confidence, placements with
                             bars and tempo ratio) and, per piece, the plays of each bar
 )";
@@ -285,19 +290,32 @@ int convert(arguments args) {
   return 0;
 }
 
-double parse_seconds(const std::optional<std::string>& text, double fallback, std::string_view option) {
+enum class zero { refused, allowed };
+
+double parse_seconds(const std::optional<std::string>& text, double fallback, std::string_view option,
+                     zero allow = zero::refused) {
   if (!text) return fallback;
   double v = 0;
   const auto r = std::from_chars(text->data(), text->data() + text->size(), v);
-  if (r.ec != std::errc{} || r.ptr != text->data() + text->size() || !(v > 0) || v > 1e7) {
-    throw usage_error{std::string(option) + " must be a number of seconds over 0, not '" + *text + "'"};
+  const bool in_range = allow == zero::allowed ? v >= 0 : v > 0;
+  if (r.ec != std::errc{} || r.ptr != text->data() + text->size() || !in_range || v > 1e7) {
+    throw usage_error{std::string(option) + " must be a number of seconds " +
+                      (allow == zero::allowed ? "(0 or more)" : "over 0") + ", not '" + *text + "'"};
   }
   return v;
 }
 
-int sessions(arguments args) {
+/// --attempt-gap and --restart-gap, shared by the commands that split attempts.
+continuo::sessionizer_options attempt_options(arguments& args) {
   continuo::sessionizer_options options;
   options.attempt_gap_s = parse_seconds(args.value("--attempt-gap"), options.attempt_gap_s, "--attempt-gap");
+  options.restart_gap_s = parse_seconds(args.value("--restart-gap"), options.restart_gap_s, "--restart-gap",
+                                        zero::allowed);
+  return options;
+}
+
+int sessions(arguments args) {
+  auto options = attempt_options(args);
   options.session_gap_s = parse_seconds(args.value("--session-gap"), options.session_gap_s, "--session-gap");
   const bool json = args.flag("--json");
   const auto path = args.positional(1, "one FILE")[0];
@@ -334,6 +352,7 @@ int sessions(arguments args) {
     }
     std::cout << boost::json::serialize(boost::json::object{{"file", path},
                                                             {"attempt_gap_s", options.attempt_gap_s},
+                                                            {"restart_gap_s", options.restart_gap_s},
                                                             {"session_gap_s", options.session_gap_s},
                                                             {"sessions", std::move(sessions)},
                                                             {"diagnostics", std::move(diagnostics)}})
@@ -380,8 +399,7 @@ std::string heat_line(const std::vector<std::uint32_t>& plays) {
 }
 
 int identify(arguments args) {
-  continuo::sessionizer_options options;
-  options.attempt_gap_s = parse_seconds(args.value("--attempt-gap"), options.attempt_gap_s, "--attempt-gap");
+  const auto options = attempt_options(args);
   const bool json = args.flag("--json");
   std::vector<std::pair<std::string, std::string>> pieces;  // name, file
   while (auto piece = args.value("--piece")) {
@@ -432,6 +450,7 @@ int identify(arguments args) {
     }
     std::cout << boost::json::serialize(boost::json::object{{"file", path},
                                                             {"attempt_gap_s", options.attempt_gap_s},
+                                                            {"restart_gap_s", options.restart_gap_s},
                                                             {"attempts", std::move(attempts)},
                                                             {"pieces", std::move(heatmaps)}})
               << '\n';

@@ -421,8 +421,11 @@ class Simulator:
         if len(onset) == 0:
             return
 
-        spans = piece.pedal[(piece.pedal[:, 1] > begin) & (piece.pedal[:, 0] < end)]
-        pedal = np.clip(spans, begin, end + 0.15)
+        # The pedal goes down with the first note at the earliest: a drilled bar that opens on a rest
+        # does not start with the foot on the pedal for the length of that rest.
+        first_onset = float(piece.onset_s[chosen].min())
+        spans = piece.pedal[(piece.pedal[:, 1] > first_onset) & (piece.pedal[:, 0] < end)]
+        pedal = np.clip(spans, first_onset, end + 0.15)
         pedal = start + (pedal - begin) * stretch
         take.add(onset, offset, pitch, velocity, pedal)
         session.attempts.append(

@@ -71,20 +71,33 @@ class Practice:
         return pd.DataFrame(self.attempt_columns if table == "attempts" else self.session_columns)
 
 
+def _checked_gaps(attempt_gap: float, restart_gap: float, session_gap: float, stuck: float) -> None:
+    for name, value in (("attempt_gap", attempt_gap), ("session_gap", session_gap), ("stuck", stuck)):
+        if not value > 0:
+            raise ValueError(f"{name} must be a number of seconds over 0, not {value!r}")
+    if not restart_gap >= 0:
+        raise ValueError(f"restart_gap must be a number of seconds (0 turns restarts off), not {restart_gap!r}")
+
+
 def sessions(
-    perf: Performance, *, attempt_gap: float = 3.0, session_gap: float = 600.0, stuck: float = 120.0
+    perf: Performance,
+    *,
+    attempt_gap: float = 3.0,
+    restart_gap: float = 1.0,
+    session_gap: float = 600.0,
+    stuck: float = 120.0,
 ) -> Practice:
     """Splits a performance into practice sessions and attempts (docs/sessions.md).
 
     An attempt ends once no key is down, the sustain pedal is up and nothing has sounded for
-    ``attempt_gap`` seconds; attempts less than ``session_gap`` seconds apart form a session. A key
-    or pedal held ``stuck`` seconds is taken as released. The same thresholds give exactly what the
-    live :class:`Sessionizer` gives for the same events.
+    ``attempt_gap`` seconds, or after a silence of ``restart_gap`` seconds or more when the playing
+    broke off and what follows goes back to music just played (a restart; 0 turns this off).
+    Attempts less than ``session_gap`` seconds apart form a session. A key or pedal held ``stuck``
+    seconds is taken as released. The same thresholds give exactly what the live
+    :class:`Sessionizer` gives for the same events.
     """
-    for name, value in (("attempt_gap", attempt_gap), ("session_gap", session_gap), ("stuck", stuck)):
-        if not value > 0:
-            raise ValueError(f"{name} must be a number of seconds over 0, not {value!r}")
-    s, a, d = _core.split_practice(perf._impl, attempt_gap, session_gap, stuck)
+    _checked_gaps(attempt_gap, restart_gap, session_gap, stuck)
+    s, a, d = _core.split_practice(perf._impl, attempt_gap, restart_gap, session_gap, stuck)
     session_list = tuple(
         Session(float(s["start_s"][i]), float(s["end_s"][i]), int(s["first_attempt"][i]),
                 int(s["attempt_count"][i]), int(s["note_count"][i]), float(s["playing_s"][i]))
@@ -205,8 +218,11 @@ class Sessionizer:
     [0.5]
     """
 
-    def __init__(self, *, attempt_gap: float = 3.0, session_gap: float = 600.0, stuck: float = 120.0) -> None:
-        self._impl = _core.Sessionizer(attempt_gap, session_gap, stuck)
+    def __init__(
+        self, *, attempt_gap: float = 3.0, restart_gap: float = 1.0, session_gap: float = 600.0, stuck: float = 120.0
+    ) -> None:
+        _checked_gaps(attempt_gap, restart_gap, session_gap, stuck)
+        self._impl = _core.Sessionizer(attempt_gap, restart_gap, session_gap, stuck)
 
     def note_on(self, time_ns: int, channel: int, pitch: int) -> None:
         self._impl.note_on(time_ns, channel, pitch)

@@ -646,12 +646,14 @@ py::array_t<T> column(std::size_t n) {
 
 /// Splits a performance into sessions and attempts: (sessions, attempts, diagnostics), the first two
 /// as dicts of columns.
-py::tuple split_practice_py(const py_performance& p, double attempt_gap_s, double session_gap_s, double stuck_s) {
+py::tuple split_practice_py(const py_performance& p, double attempt_gap_s, double restart_gap_s, double session_gap_s,
+                            double stuck_s) {
   practice_split split;
   {
     py::gil_scoped_release release;
     sessionizer_options options;
     options.attempt_gap_s = attempt_gap_s;
+    options.restart_gap_s = restart_gap_s;
     options.session_gap_s = session_gap_s;
     options.stuck_s = stuck_s;
     split = split_practice(p.perf(), options);
@@ -787,7 +789,7 @@ py::list session_tuples(std::vector<session_span> sessions) {
 
 void register_practice(py::module_& m) {
   m.def("split_practice", &split_practice_py, py::arg("performance"), py::arg("attempt_gap_s"),
-        py::arg("session_gap_s"), py::arg("stuck_s"));
+        py::arg("restart_gap_s"), py::arg("session_gap_s"), py::arg("stuck_s"));
   m.def("features", &features_py, py::arg("performance"), py::arg("first_note"), py::arg("note_count"),
         py::arg("start_s"), py::arg("end_s"));
   m.def("estimate_tempo", &estimate_tempo_py, py::arg("performance"), py::arg("first_note"), py::arg("last_note"));
@@ -799,14 +801,15 @@ void register_practice(py::module_& m) {
     return names;
   });
   py::class_<sessionizer>(m, "Sessionizer")
-      .def(py::init([](double attempt_gap_s, double session_gap_s, double stuck_s) {
+      .def(py::init([](double attempt_gap_s, double restart_gap_s, double session_gap_s, double stuck_s) {
              sessionizer_options options;
              options.attempt_gap_s = attempt_gap_s;
+             options.restart_gap_s = restart_gap_s;
              options.session_gap_s = session_gap_s;
              options.stuck_s = stuck_s;
              return sessionizer(options);
            }),
-           py::arg("attempt_gap_s"), py::arg("session_gap_s"), py::arg("stuck_s"))
+           py::arg("attempt_gap_s"), py::arg("restart_gap_s"), py::arg("session_gap_s"), py::arg("stuck_s"))
       .def("note_on", &sessionizer::note_on, py::arg("time_ns"), py::arg("channel"), py::arg("pitch"))
       .def("note_off", &sessionizer::note_off, py::arg("time_ns"), py::arg("channel"), py::arg("pitch"))
       .def("sustain", &sessionizer::sustain, py::arg("time_ns"), py::arg("channel"), py::arg("down"))
