@@ -113,41 +113,44 @@ constexpr std::array<std::uint64_t, 256> pack_lanes = [] {
 /// The kernel's inputs, one column per field, padded with events that have no triples so that eight
 /// events from any first event, and from that event's second and third events, can be loaded at once.
 struct triple_columns {
-  std::size_t stride = 0;                             ///< Length of each column.
-  std::vector<std::int32_t> reach, high, low, chord;  ///< gaps_of's reach; pitches; -1 for a chord.
-  std::vector<float> scaled_log2;                     ///< gaps_of's gaps, one column per distance 1..fan_out.
+  std::size_t fan = 0;
+  std::size_t stride = 0;                      ///< Length of each column.
+  std::vector<std::uint8_t> reach;             ///< write_gaps's reach.
+  std::vector<std::int32_t> high, low, chord;  ///< The pitches of the events; -1 for a chord, else 0.
+  std::vector<float> scaled_log2;              ///< write_gaps's gaps, one column per distance 1..fan_out.
 };
 
 /// Returns the columns of `events`, or an empty stride if a gap is not finite (bin_ratio then works on
 /// a NaN, which the kernel does not reproduce).
-triple_columns columns_of(std::span<const onset_event> events, const event_gaps& gaps) {
+triple_columns columns_of(std::span<const onset_event> events, const fingerprint_options& options) {
   const std::size_t n = events.size();
-  const std::size_t fan = gaps.fan_out;
   triple_columns c;
-  c.stride = (n + 7) / 8 * 8 + 2 * fan + 8;
-  c.reach.assign(c.stride, 0);
+  c.fan = std::clamp<std::size_t>(options.fan_out, 1, 255);
+  c.stride = (n + 7) / 8 * 8 + 2 * c.fan + 8;
+  c.reach.assign(c.stride + 8, 0);  // loaded as 8 bytes from each of stride positions
   c.high.assign(c.stride, 0);
   c.low.assign(c.stride, 0);
   c.chord.assign(c.stride, 0);
-  c.scaled_log2.assign(c.stride * fan, 0.0F);
-  bool finite = true;
+  c.scaled_log2.assign(c.stride * c.fan, 0.0F);
+  write_gaps(events, options, c.scaled_log2.data(), 1, c.stride, c.reach.data());
   for (std::size_t i = 0; i < n; ++i) {
-    c.reach[i] = gaps.reach[i];
     c.high[i] = events[i].highest;
     c.low[i] = events[i].lowest;
     c.chord[i] = events[i].count > 1 ? -1 : 0;
-    for (std::size_t d = 0; d < fan; ++d) {
-      const float g = gaps.scaled_log2[i * fan + d];
-      finite &= std::abs(g) <= std::numeric_limits<float>::max();
-      c.scaled_log2[d * c.stride + i] = g;
-    }
   }
+  bool finite = true;
+  for (const float g : c.scaled_log2) finite &= std::abs(g) <= std::numeric_limits<float>::max();
   if (!finite) c.stride = 0;
   return c;
 }
 
 CONTINUO_TARGET_AVX2 inline __m256i load(const std::int32_t* p) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+
+/// Loads eight bytes as eight 32-bit lanes.
+CONTINUO_TARGET_AVX2 inline __m256i load(const std::uint8_t* p) {
+  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
 }
 
 /// Returns murmur3's finaliser of eight keys.
@@ -180,8 +183,9 @@ CONTINUO_TARGET_AVX2 inline std::uint32_t append(__m256i key, __m256i mask, __m2
 /// and in the probe's neighbouring bin) four vectors whose lanes are kept or dropped by masks: no
 /// branch on the data, as in the portable kernel.
 template <bool invariant>
-CONTINUO_TARGET_AVX2 void count_triples_avx2(const triple_columns& c, std::size_t events, std::size_t fan,
-                                             float probe_from, std::span<float> out) {
+CONTINUO_TARGET_AVX2 void count_triples_avx2(const triple_columns& c, std::size_t events, float probe_from,
+                                             std::span<float> out) {
+  const std::size_t fan = c.fan;
   constexpr std::size_t capacity = 2048;
   std::vector<std::uint32_t> buffer(capacity + 4 * 8);
   std::uint32_t count = 0;
@@ -316,14 +320,13 @@ void count_triples(std::span<const onset_event> events, const fingerprint_option
   if (kernel == triple_kernel::best) kernel = best_kernel();
 #ifdef CONTINUO_TRIPLES_AVX2
   if (kernel == triple_kernel::avx2 && has_triple_kernel(kernel) && out.size() < (std::size_t{1} << 31U)) {
-    const event_gaps gaps = gaps_of(events, options);
-    const triple_columns columns = columns_of(events, gaps);
+    const triple_columns columns = columns_of(events, options);
     if (columns.stride > 0) {
       const float probe_from = probe_threshold(options.edge_probe);
       if (options.transposition_invariant) {
-        count_triples_avx2<true>(columns, events.size(), gaps.fan_out, probe_from, out);
+        count_triples_avx2<true>(columns, events.size(), probe_from, out);
       } else {
-        count_triples_avx2<false>(columns, events.size(), gaps.fan_out, probe_from, out);
+        count_triples_avx2<false>(columns, events.size(), probe_from, out);
       }
       return;
     }
