@@ -187,7 +187,8 @@ CONTINUO_TARGET_AVX2 void count_triples_avx2(const triple_columns& c, std::size_
                                              std::span<float> out) {
   const std::size_t fan = c.fan;
   constexpr std::size_t capacity = 2048;
-  std::vector<std::uint32_t> buffer(capacity + 4 * 8);
+  constexpr std::size_t per_step = 32;  // four vectors of eight keys between checks of the count
+  std::vector<std::uint32_t> buffer(capacity + per_step);
   std::uint32_t count = 0;
   const auto flush = [&] {
     for (std::uint32_t m = 0; m < count; ++m) {
