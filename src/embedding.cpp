@@ -28,16 +28,6 @@ constexpr std::size_t chord_at = 25;  // 7 chord sizes (1..7 or more notes)
 constexpr std::size_t rhythm_end = 32;
 static_assert(pitch_end == embedding_pitch_dimension && rhythm_end == embedding_rhythm_dimension);
 
-/// Returns murmur3's 32-bit finaliser of h: a bijection whose bits all depend on all bits of h.
-constexpr std::uint32_t mix(std::uint32_t h) noexcept {
-  h ^= h >> 16U;
-  h *= 0x85ebca6bU;
-  h ^= h >> 13U;
-  h *= 0xc2b2ae35U;
-  h ^= h >> 16U;
-  return h;
-}
-
 /// Scales v to L2 norm 1 (or leaves it all zeros).
 void normalise(std::span<float> v) {
   Eigen::Map<Eigen::VectorXf> m(v.data(), static_cast<Eigen::Index>(v.size()));
@@ -78,47 +68,9 @@ void rotation_invariant(std::span<float> pc) {
 
 void triple_block(std::span<const onset_event> events, const embedding_options& options, std::span<float> out) {
   if (out.empty() || events.size() < 3) return;
-  // The triples are visited, never stored. Whether a triple has a bass line (a chord among its events)
-  // and whether its ratio is near a bin edge are as good as random, and mispredicting branches on them
-  // cost more than the hashing, so the keys of a triple (the melody and bass lines, each in its ratio bin
-  // and in the probe's neighbouring bin) are all written to a buffer and the end of the buffer advanced
-  // by 0 or 1 for each; full buffers are then hashed and added in a loop without a branch. The hashes
-  // are for_each_fingerprint's.
   fingerprint_options fo = options.fingerprint;
   fo.transposition_invariant = options.transposition_invariant;
-  const bool invariant = fo.transposition_invariant;
-  const auto bins = static_cast<std::uint64_t>(out.size());
-  constexpr std::size_t capacity = 1024;
-  std::array<std::uint32_t, capacity + 4> keys{};
-  std::size_t count = 0;
-  const auto flush = [&] {
-    for (std::size_t m = 0; m < count; ++m) keys[m] = mix(keys[m]);
-    for (std::size_t m = 0; m < count; ++m) {
-      const std::uint32_t h = keys[m];
-      // The sign from the low bit, the bin from the high bits: (h * bins) >> 32 maps h onto [0, bins).
-      out[static_cast<std::size_t>((std::uint64_t{h} * bins) >> 32U)] += 1.0F - 2.0F * static_cast<float>(h & 1U);
-    }
-    count = 0;
-  };
-  detail::for_each_triple(events, fo, [&](const detail::triple& t) {
-    const auto& a = events[t.first];
-    const auto& b = events[t.second];
-    const auto& c = events[t.third];
-    // A line of single notes has one pitch per event: the bass line would repeat the melody's hash.
-    // Counts are at least 1, so their bitwise or is 1 only when all are.
-    const std::size_t bass = (a.count | b.count | c.count) > 1U ? 1 : 0;
-    const std::size_t probe = t.bins.probe ? 1 : 0;
-    keys[count] = detail::triple_hash(a.highest, b.highest, c.highest, 0, t.bins.bin, invariant);
-    count += 1;
-    keys[count] = detail::triple_hash(a.highest, b.highest, c.highest, 0, t.bins.neighbour, invariant);
-    count += probe;
-    keys[count] = detail::triple_hash(a.lowest, b.lowest, c.lowest, 1, t.bins.bin, invariant);
-    count += bass;
-    keys[count] = detail::triple_hash(a.lowest, b.lowest, c.lowest, 1, t.bins.neighbour, invariant);
-    count += bass & probe;
-    if (count >= capacity) flush();
-  });
-  flush();
+  detail::count_triples(events, fo, out);
   // Signed square root of each bin (power normalisation): a figure repeated ten times (an Alberti bass)
   // weighs about three times one played once, not ten times. It works on the bins, not per triple:
   // gathering the counts of each triple would mean storing and sorting them.

@@ -6,20 +6,28 @@
 namespace continuo {
 namespace detail {
 
-event_gaps gaps_of(std::span<const onset_event> events, const fingerprint_options& options) {
+std::size_t write_gaps(std::span<const onset_event> events, const fingerprint_options& options, float* scaled_log2,
+                       std::size_t event_stride, std::size_t distance_stride, std::uint8_t* reach) {
   const std::size_t n = events.size();
   const std::size_t fan = std::clamp<std::size_t>(options.fan_out, 1, 255);
   const double per_bin = 1.0 / (options.ratio_bin_log2 > 0 ? options.ratio_bin_log2 : 0.5);
-  event_gaps gaps{fan, std::vector<float>(n * fan, 0.0F), std::vector<std::uint8_t>(n, 0)};
   for (std::size_t i = 0; i < n; ++i) {
     std::size_t d = 1;
     // Events are at least merge_window_s apart, so every gap is positive.
     for (; d <= fan && i + d < n && events[i + d].onset_s - events[i].onset_s <= options.max_gap_s; ++d) {
-      gaps.scaled_log2[i * fan + d - 1] = static_cast<float>(std::log2(events[i + d].onset_s - events[i].onset_s) *
-                                                             per_bin);
+      scaled_log2[i * event_stride + (d - 1) * distance_stride] = static_cast<float>(
+          std::log2(events[i + d].onset_s - events[i].onset_s) * per_bin);
     }
-    gaps.reach[i] = static_cast<std::uint8_t>(d - 1);
+    reach[i] = static_cast<std::uint8_t>(d - 1);
   }
+  return fan;
+}
+
+event_gaps gaps_of(std::span<const onset_event> events, const fingerprint_options& options) {
+  const std::size_t n = events.size();
+  const std::size_t fan = std::clamp<std::size_t>(options.fan_out, 1, 255);
+  event_gaps gaps{fan, std::vector<float>(n * fan, 0.0F), std::vector<std::uint8_t>(n, 0)};
+  write_gaps(events, options, gaps.scaled_log2.data(), fan, 1, gaps.reach.data());
   return gaps;
 }
 

@@ -107,4 +107,20 @@ struct embedded_windows {
 [[nodiscard]] embedded_windows embed_windows(const note_columns& notes, const window_options& windows = {},
                                              const embedding_options& options = {});
 
+namespace detail {
+/// The kernels of count_triples. They give identical counts; `best` is the fastest this CPU runs, capped by
+/// CONTINUO_EMBED_KERNEL=portable in the environment (read once), to test the portable kernel on any machine.
+enum class triple_kernel : std::uint8_t { best, portable, avx2 };
+
+/// Returns whether `kernel` runs on this CPU (best and portable always do).
+[[nodiscard]] bool has_triple_kernel(triple_kernel kernel) noexcept;
+
+/// Adds the keys of the note triples of `events` into out, the triple block of an embedding before its
+/// signed square root: each hash of for_each_fingerprint goes through murmur3's 32-bit finaliser, h, and
+/// adds +1 (h even) or -1 (h odd) to out[(h × out.size()) >> 32]. A kernel that does not run here, or
+/// that cannot handle the input (non-finite gap ratios, 2^31 bins or more), falls back to the portable one.
+void count_triples(std::span<const onset_event> events, const fingerprint_options& options, std::span<float> out,
+                   triple_kernel kernel = triple_kernel::best);
+}  // namespace detail
+
 }  // namespace continuo

@@ -99,6 +99,12 @@ struct event_gaps {
 /// Returns the gaps of onset events for `options`.
 [[nodiscard]] event_gaps gaps_of(std::span<const onset_event> events, const fingerprint_options& options);
 
+/// Writes the gaps of gaps_of in any layout: the gap from event i to event i + d goes to
+/// scaled_log2[i × event_stride + (d − 1) × distance_stride] (nothing is written past an event's reach)
+/// and the reach of event i to reach[i]. Returns the fan-out used.
+std::size_t write_gaps(std::span<const onset_event> events, const fingerprint_options& options, float* scaled_log2,
+                       std::size_t event_stride, std::size_t distance_stride, std::uint8_t* reach);
+
 /// The ratio bin of one triple, and the neighbouring bin the edge probe adds.
 struct ratio_bins {
   int bin = 0;         ///< -max_ratio_bin to max_ratio_bin.
