@@ -145,6 +145,43 @@ TEST(tempo, lengthened_beats_do_not_make_the_tempo_fast) {
   EXPECT_NEAR(continuo::estimate_tempo(n, o).beat_period_s, 0.5, 0.02);
 }
 
+TEST(tempo, a_pause_longer_than_the_trackers_reach_does_not_end_the_beat_chain) {
+  // Two stretches of 32 beats of 0.5 s separated by a 6 s pause (12 beats without a note): the chain
+  // goes on after the pause, so the beats of both stretches are counted (a chain ending at the pause
+  // counted 32).
+  note_columns n = metronomic_scale(0.5, 32);  // 1 s .. 16.5 s
+  const note_columns second = metronomic_scale(0.5, 32);
+  for (std::size_t i = 0; i < second.size(); ++i)
+    add(n, 21.5 + second.onset_s[i], 0.45, second.pitch[i], second.velocity[i]);
+  continuo::tempo_options o;
+  o.min_bpm = 90;  // the level is not what this test is about
+  o.max_bpm = 160;
+  const auto est = continuo::estimate_tempo(n, o);
+  EXPECT_NEAR(est.beat_period_s, 0.5, 0.01);
+  EXPECT_GE(est.beat_count, 60U);
+  EXPECT_LE(est.beat_count, 64U);
+}
+
+TEST(tempo, soft_ornaments_between_the_beats_do_not_move_the_beat) {
+  // Loud bass notes every 0.6 s, and between them soft grace notes at irregular places (a fixed
+  // pseudo-random sequence): the beat is the bass.
+  note_columns n;
+  std::uint32_t state = 12345;
+  for (int i = 0; i < 80; ++i) {
+    const double t = 1.0 + 0.6 * i;
+    add(n, t, 0.5, 40 + (i % 5), 100);
+    state = state * 1664525U + 1013904223U;
+    const double offset = 0.12 + 0.36 * static_cast<double>(state >> 8) / static_cast<double>(1U << 24);
+    add(n, t + offset, 0.1, 76 + (i % 7), 25);
+  }
+  continuo::tempo_options o;
+  o.min_bpm = 80;  // the level is not what this test is about
+  o.max_bpm = 120;
+  const auto est = continuo::estimate_tempo(n, o);
+  EXPECT_NEAR(est.beat_period_s, 0.6, 0.01);
+  EXPECT_LT(est.tempo_spread, 0.02);
+}
+
 TEST(tempo, estimates_are_deterministic_and_candidates_are_ordered) {
   const auto n = waltz(0.5, 20);
   EXPECT_EQ(continuo::estimate_tempo(n), continuo::estimate_tempo(n));
