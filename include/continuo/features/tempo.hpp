@@ -6,8 +6,10 @@
 /// histogram (the autocorrelation of the onset train); its peaks are the candidate beat periods; a small
 /// linear model fitted on annotated performances picks among them the metrical level (bar, beat, half
 /// beat, ...) a score would call the beat; a dynamic-programming beat tracker follows that beat through
-/// the notes, and the median of its inter-beat intervals is the beat period. docs/tempo_key.md gives the
-/// formulas and the accuracy on the ASAP corpus.
+/// the notes, and the median of its inter-beat intervals is the tracked period; a second linear model,
+/// which also sees meter evidence from the tracked beats, chooses the beat among multiples of that
+/// period (x 1, 1/2, 2, 1/3, 3, 2/3, 3/2). docs/tempo_key.md gives the formulas and the accuracy on the
+/// ASAP corpus.
 
 #include <continuo/performance.hpp>
 
@@ -90,12 +92,14 @@ struct tempo_level_choice {
 struct tempo_estimate {
   seconds_t beat_period_s = 0;  ///< Seconds per beat; 0 when there is no estimate.
   double bpm = 0;               ///< 60 / beat_period_s; 0 when there is no estimate.
-  double confidence = 0;        ///< In [0, 1]: the level model's probability of the chosen level; 0 if none.
+  /// In [0, 1]: the level model's probability of the candidate that was tracked (the choice model may
+  /// then move the level to a multiple of it; passages' min_bpm_confidence thresholds this); 0 if none.
+  double confidence = 0;
   /// Tempo steadiness: the robust standard deviation (1.4826 x median absolute deviation) of
   /// ln(inter-beat interval) over the tracked beats; about the relative spread of the beat period
   /// (0.05: beats vary by about 5 %). 0 for a metronomic performance and when fewer than 4 beats are tracked.
   double tempo_spread = 0;
-  std::size_t beat_count = 0;   ///< Beats tracked (including beats that fell between notes).
+  std::size_t beat_count = 0;   ///< Beats tracked (including beats between notes), counted at the chosen level.
   std::size_t event_count = 0;  ///< Onset events (merged chords) used.
   friend constexpr bool operator==(const tempo_estimate&, const tempo_estimate&) = default;
 };
