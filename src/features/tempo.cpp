@@ -448,15 +448,20 @@ void keep_strong_events(workspace& w) {
 std::vector<std::pair<double, double>> local_periods(const std::vector<beat_step>& steps, std::size_t reach) {
   std::vector<std::pair<double, double>> knots;
   knots.reserve(steps.size());
+  // The window's periods kept sorted as it slides: one insertion and one removal a step, instead of a
+  // selection over the whole window.
   std::vector<double> window;
+  std::size_t b = 0;  // one past the last step in the window
   for (std::size_t k = 0; k < steps.size(); ++k) {
-    const std::size_t a = k >= reach ? k - reach : 0;
-    const std::size_t b = std::min(steps.size(), k + reach + 1);
-    window.clear();
-    for (std::size_t m = a; m < b; ++m) window.push_back(steps[m].period_s);
-    const auto mid = window.begin() + static_cast<std::ptrdiff_t>(window.size() / 2);
-    std::nth_element(window.begin(), mid, window.end());
-    knots.emplace_back(steps[k].time_s, *mid);
+    for (; b < std::min(steps.size(), k + reach + 1); ++b) {
+      const double p = steps[b].period_s;
+      window.insert(std::upper_bound(window.begin(), window.end(), p), p);
+    }
+    if (k > reach) {
+      const double p = steps[k - reach - 1].period_s;
+      window.erase(std::lower_bound(window.begin(), window.end(), p));
+    }
+    knots.emplace_back(steps[k].time_s, window[window.size() / 2]);
   }
   return knots;
 }
