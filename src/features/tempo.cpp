@@ -33,11 +33,11 @@ constexpr double bridge_rest_beats = 1.45;
 /// Cost of a bridge, in average event weights: 1 and 3 did the same on ASAP.
 constexpr double bridge_penalty = 1.0;
 /// The tracker's first pass, which only sets the local tempo the second follows, sees the events whose
-/// weight is at least this share of the mean. Why: soft passing notes and ornaments
-/// pull a chain that has no tempo curve yet off the beat, and a pass on fewer events is cheaper. On ASAP
-/// (hand-set on the whole corpus): 0.8 raised Acc2 per performance from 0.639 to 0.656 and took
-/// estimate_tempo from 133 to 111 ns per note; 1.0 and 1.2 gained a little more per performance but lost 0.005-0.007 of
-/// the 30 s windows; restricting the second pass too (0.5-0.8) lost accuracy everywhere.
+/// weight is at least this share of the mean. Why: soft passing notes and ornaments pull a chain that has
+/// no tempo curve yet off the beat, and a pass on fewer events is cheaper. On ASAP (hand-set on the whole
+/// corpus): 0.8 raised Acc2 per performance from 0.639 to 0.656 and took estimate_tempo from 133 to
+/// 111 ns per note; 1.0 and 1.2 gained a little more per performance but lost 0.005-0.007 of the 30 s
+/// windows; restricting the second pass too (0.5-0.8) lost accuracy everywhere.
 constexpr double strong_event_share = 0.8;
 /// Marks a tracker step that bridges a rest: the chain goes on, but the step says nothing of the period.
 constexpr std::uint8_t bridge = 255;
