@@ -112,14 +112,18 @@ static double baseline_ac(const std::vector<tempo_candidate>& cands) {
 
 // ---- level-model fitting ---------------------------------------------------------------------
 struct sample {
-  std::vector<std::array<double, tempo_feature_count>> f;
+  std::vector<std::vector<double>> f;
   std::vector<char> correct;
   int fold;
 };
 
-static tempo_level_model fit(const std::vector<sample>& data, int held_out, double l2) {
-  const std::size_t d = tempo_feature_count;
-  std::array<double, tempo_feature_count> mean{}, sd{};
+/// Fits a conditional logit (softmax over a sample's rows; target: its correct rows) on the samples
+/// not in fold `held_out`, by Adam on standardised features with L2 `l2`; returns the weights.
+static std::vector<double> fit(const std::vector<sample>& data, int held_out, double l2) {
+  std::size_t d = 0;
+  for (const auto& s : data)
+    if (!s.f.empty()) d = s.f.front().size();
+  std::vector<double> mean(d), sd(d);
   std::size_t n = 0;
   for (const auto& s : data) {
     if (s.fold == held_out) continue;
@@ -135,10 +139,10 @@ static tempo_level_model fit(const std::vector<sample>& data, int held_out, doub
       for (std::size_t k = 0; k < d; ++k) sd[k] += (f[k] - mean[k]) * (f[k] - mean[k]);
   }
   for (auto& v : sd) v = std::sqrt(v / std::max<std::size_t>(n, 1)) + 1e-9;
-  std::array<double, tempo_feature_count> w{}, m1{}, m2{};
+  std::vector<double> w(d), m1(d), m2(d);
   const double lr = 0.05;
   for (int it = 1; it <= 400; ++it) {
-    std::array<double, tempo_feature_count> g{};
+    std::vector<double> g(d);
     std::size_t used = 0;
     for (const auto& s : data) {
       if (s.fold == held_out) continue;
@@ -176,9 +180,16 @@ static tempo_level_model fit(const std::vector<sample>& data, int held_out, doub
       w[k] -= lr * mh / (std::sqrt(vh) + 1e-8);
     }
   }
-  tempo_level_model out{};
-  for (std::size_t k = 0; k < d; ++k) out[k] = w[k] / sd[k];
-  return out;
+  // Back to raw features; the means only shift every row of a sample alike, which a softmax ignores.
+  for (std::size_t k = 0; k < d; ++k) w[k] /= sd[k];
+  return w;
+}
+
+template <class Model>
+static Model to_model(const std::vector<double>& w) {
+  Model m{};
+  for (std::size_t k = 0; k < m.size() && k < w.size(); ++k) m[k] = w[k];
+  return m;
 }
 
 struct window {
@@ -196,6 +207,9 @@ int main(int argc, char** argv) {
   std::string dump;
   bool cv = true;
   std::string show;
+  double label_tol = 0.04;
+  bool no_choice = false;   // --no-choice: the tracked level is kept (choice model all zeros)
+  double choice_l2 = 1e-3;  // a candidate within this of the annotated tempo is a correct level when fitting
   for (int i = 2; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--folds") && i + 1 < argc)
       folds = std::atoi(argv[++i]);
@@ -205,6 +219,12 @@ int main(int argc, char** argv) {
       cv = false;
     else if (!std::strcmp(argv[i], "--show") && i + 1 < argc)
       show = argv[++i];
+    else if (!std::strcmp(argv[i], "--no-choice"))
+      no_choice = true;
+    else if (!std::strcmp(argv[i], "--choice-l2") && i + 1 < argc)
+      choice_l2 = std::atof(argv[++i]);
+    else if (!std::strcmp(argv[i], "--label-tol") && i + 1 < argc)
+      label_tol = std::atof(argv[++i]);
   }
 
   // ---- load ----
@@ -296,8 +316,8 @@ int main(int argc, char** argv) {
     sample s;
     s.fold = fold;
     for (const auto& c : cands) {
-      s.f.push_back(c.features);
-      s.correct.push_back(acc1(60.0 / c.beat_period_s, ann) ? 1 : 0);
+      s.f.emplace_back(c.features.begin(), c.features.end());
+      s.correct.push_back(std::abs(60.0 / c.beat_period_s / ann - 1) <= label_tol ? 1 : 0);
     }
     samples.push_back(std::move(s));
   };
@@ -319,11 +339,51 @@ int main(int argc, char** argv) {
 
   std::vector<tempo_level_model> models(static_cast<std::size_t>(folds), default_tempo_level_model());
   if (cv) {
-    for (int f = 0; f < folds; ++f) models[static_cast<std::size_t>(f)] = fit(samples, f, 1e-3);
+    for (int f = 0; f < folds; ++f)
+      models[static_cast<std::size_t>(f)] = to_model<tempo_level_model>(fit(samples, f, 1e-3));
   }
-  const tempo_level_model all = cv ? fit(samples, -1, 1e-3) : default_tempo_level_model();
+  const tempo_level_model all = cv ? to_model<tempo_level_model>(fit(samples, -1, 1e-3)) : default_tempo_level_model();
   std::printf("model fitted on all data: {");
   for (std::size_t k = 0; k < tempo_feature_count; ++k) std::printf("%s%.4f", k ? ", " : "", all[k]);
+  std::printf("}\n");
+
+  // ---- second stage: the level among multiples of the tracked period ----
+  // For held-out fold f, the choices of the other folds' performances and windows are computed with
+  // the first-stage model fitted without f, and the choice model is fitted on them: nothing of fold f
+  // reaches either model. "All" uses the model fitted on everything (the shipped default).
+  std::vector<tempo_choice_model> choice_models(static_cast<std::size_t>(folds), default_tempo_choice_model());
+  tempo_choice_model choice_all = default_tempo_choice_model();
+  if (cv && !no_choice) {
+    auto choice_samples = [&](const tempo_level_model& level, int held_out) {
+      tempo_options o = base;
+      o.level_model = level;
+      o.choice_model = {};
+      std::vector<sample> out_samples;
+      auto add = [&](const note_columns& n, std::size_t first, std::size_t last, double ann, int fold) {
+        if (fold == held_out) return;
+        const auto choices = tempo_level_choices(std::span(n.onset_s).subspan(first, last - first),
+                                                 std::span(n.velocity).subspan(first, last - first),
+                                                 std::span(n.pitch).subspan(first, last - first), o);
+        sample s;
+        s.fold = fold;
+        for (const auto& c : choices) {
+          s.f.emplace_back(c.features.begin(), c.features.end());
+          s.correct.push_back(acc1(60.0 / c.beat_period_s, ann) ? 1 : 0);
+        }
+        out_samples.push_back(std::move(s));
+      };
+      for (const auto& it : items)
+        add(it.perf.notes, 0, it.perf.notes.size(), tempo_of_beats(it.beats, -1, 1e9), it.fold);
+      for (const auto& w : windows) add(items[w.item].perf.notes, w.first, w.last, w.ann, items[w.item].fold);
+      return out_samples;
+    };
+    for (int f = 0; f < folds; ++f)
+      choice_models[static_cast<std::size_t>(f)] = to_model<tempo_choice_model>(
+          fit(choice_samples(models[static_cast<std::size_t>(f)], f), -1, choice_l2));
+    choice_all = to_model<tempo_choice_model>(fit(choice_samples(all, -1), -1, choice_l2));
+  }
+  std::printf("choice model fitted on all data: {");
+  for (std::size_t k = 0; k < tempo_choice_feature_count; ++k) std::printf("%s%.4f", k ? ", " : "", choice_all[k]);
   std::printf("}\n");
 
   // ---- tempo evaluation ----
@@ -340,29 +400,30 @@ int main(int argc, char** argv) {
   for (const auto& it : items) {
     tempo_options o = base;
     o.level_model = models[static_cast<std::size_t>(it.fold)];
+    o.choice_model = choice_models[static_cast<std::size_t>(it.fold)];
     const auto& n = it.perf.notes;
     const double ann = tempo_of_beats(it.beats, -1, 1e9);
     const auto est = estimate_tempo(n, o);
     const auto cands = tempo_candidates(n.onset_s, n.velocity, n.pitch, o);
     t_whole.add(est.bpm, ann);
-    {
-      tempo_options oo = o;
-      oo.min_bpm = ann / 1.12;
-      oo.max_bpm = ann * 1.12;
-      o_whole.add(estimate_tempo(n, oo).bpm, ann);
-    }
+    tempo_options oo = o;
+    oo.min_bpm = ann / 1.12;
+    oo.max_bpm = ann * 1.12;
+    const double given = estimate_tempo(n, oo).bpm;
+    o_whole.add(given, ann);
     g_whole.add(cands.empty() ? 0 : 60 / cands[0].beat_period_s, ann);
     b1_whole.add(baseline_ioi(n.onset_s), ann);
     b2_whole.add(baseline_ac(cands), ann);
     if (out)
-      std::fprintf(out, "%s\t%.2f\t%.2f\t%.3f\t%.3f\t%d\t%d\n", it.path.c_str(), ann, est.bpm, est.confidence,
-                   est.tempo_spread, acc1(est.bpm, ann), acc2(est.bpm, ann));
+      std::fprintf(out, "%s\t%.2f\t%.2f\t%.3f\t%.3f\t%d\t%d\t%.2f\n", it.path.c_str(), ann, est.bpm, est.confidence,
+                   est.tempo_spread, acc1(est.bpm, ann), acc2(est.bpm, ann), given);
   }
   if (!dump.empty()) out = std::fopen((dump + ".win").c_str(), "w");
   for (const auto& w : windows) {
     const auto& it = items[w.item];
     tempo_options o = base;
     o.level_model = models[static_cast<std::size_t>(it.fold)];
+    o.choice_model = choice_models[static_cast<std::size_t>(it.fold)];
     const auto& n = it.perf.notes;
     const auto est = estimate_tempo(n, w.first, w.last, o);
     const auto on = std::span(n.onset_s).subspan(w.first, w.last - w.first);

@@ -23,6 +23,25 @@ constexpr double tracking_tightness = 20.0;
 /// the 30 s windows within 4 % from 0.62 to 0.67; 1.3 and 1.7 did about as well, 2 and 3 worse).
 constexpr double early_beat_cost = 1.5;
 
+/// A rest longer than this many expected beats before an event lets the tracker's chain reach the event
+/// from any earlier event (a bridge, see track_beats). Why: a pause between sections, a fermata or a rest
+/// longer than the tracker's reach (3.45 beats) otherwise ends the chain, and the beat period was the
+/// median of the longest stretch without one (a third of a Chopin ballade). 1.0, 1.45 and 2.5 did the
+/// same on ASAP; a bridge allowed before every event (0) did about as well (Acc1 0.456 against 0.465 per
+/// performance, Acc2 0.535 against 0.531 per window; docs/tempo_key.md).
+constexpr double bridge_rest_beats = 1.45;
+/// Cost of a bridge, in average event weights: 1 and 3 did the same on ASAP.
+constexpr double bridge_penalty = 1.0;
+/// The tracker's first pass, which only sets the local tempo the second follows, sees the events whose
+/// weight is at least this share of the mean. Why: soft passing notes and ornaments pull a chain that has
+/// no tempo curve yet off the beat, and a pass on fewer events is cheaper. On ASAP (hand-set on the whole
+/// corpus): 0.8 raised Acc2 per performance from 0.639 to 0.656 and took estimate_tempo from 133 to
+/// 111 ns per note; 1.0 and 1.2 gained a little more per performance but lost 0.005-0.007 of the 30 s
+/// windows; restricting the second pass too (0.5-0.8) lost accuracy everywhere.
+constexpr double strong_event_share = 0.8;
+/// Marks a tracker step that bridges a rest: the chain goes on, but the step says nothing of the period.
+constexpr std::uint8_t bridge = 255;
+
 /// Onset events, as columns: an event is a note or a chord whose onsets lie within merge_window_s of its
 /// first.
 struct onset_events {
@@ -39,6 +58,7 @@ struct onset_events {
 /// of notes (an attempt, a window) does not spend its time in malloc.
 struct workspace {
   onset_events events;
+  onset_events strong;  ///< All the events while the tracker's first pass runs on the strong ones.
   std::vector<std::uint8_t> lowest;
   std::vector<std::uint8_t> sorted_lowest;
   std::vector<std::int64_t> halves;  ///< Event times in half lag bins from the first.
@@ -52,6 +72,10 @@ struct workspace {
   std::vector<std::uint32_t> from;
   std::vector<std::uint8_t> span;
   std::vector<double> candidate;  ///< Scores of one event's predecessors.
+  double a_max = 1;               ///< Maxima of the smoothed histograms in the tempo range.
+  double bass_max = 1;
+  double event_rate_hz = 0;                      ///< Events per second over the notes' span (at least 1 s).
+  std::vector<std::pair<double, double>> beats;  ///< Beat times and their event's tracker weight (0: none).
 };
 
 workspace& thread_workspace() {
@@ -238,6 +262,8 @@ struct beat_step {
   double time_s;    ///< Time of the step's later event.
   double period_s;  ///< (time between the events) / beats.
   double beats;
+  std::uint32_t from;  ///< The step's earlier event.
+  std::uint32_t to;    ///< The step's later event.
 };
 
 /// The expected beat period over time: piecewise linear between knots (time, period), constant
@@ -330,6 +356,9 @@ std::vector<beat_step> track_beats(period_curve expected, double tightness, work
     while (after ? time[index] <= t : time[index] < t) ++index;
     while (index > 0 && (after ? time[index - 1] > t : time[index - 1] >= t)) --index;
   };
+  double gone_best = -std::numeric_limits<double>::infinity();  // best score before `gone`
+  std::size_t gone = 0;                                         // events before it are out of reach
+  std::size_t gone_from = 0;
   std::size_t best_end = 0;
   std::size_t first = 0;  // earliest predecessor within reach
   std::size_t three = 0;  // first predecessor that may span fewer than 3 beats
@@ -350,13 +379,23 @@ std::vector<beat_step> track_beats(period_curve expected, double tightness, work
     seek(last, tj - 0.65 * period_s, true);
     if (w.candidate.size() < last - first) w.candidate.resize(std::max(last - first, 2 * w.candidate.size()));
     const double own_j = own[j];
-    double best = evaluate(two, last, first, tj, inv_period, own_j, own_j);
+    // After a rest, the chain may go on from the best chain out of reach instead of starting afresh.
+    for (; gone < first; ++gone) {
+      if (score[gone] > gone_best) gone_best = score[gone], gone_from = gone;
+    }
+    const bool after_rest = j > 0 && tj - time[j - 1] > bridge_rest_beats * period_s;
+    const double bridged = after_rest ? gone_best - bridge_penalty + own_j : own_j;
+    const double floor = std::max(own_j, bridged);
+    double best = evaluate(two, last, first, tj, inv_period, own_j, floor);
     const bool with_two = two > three && best_score(three, two) - skipped[2] + own_j >= best;
     if (with_two) best = evaluate(three, two, first, tj, inv_period, own_j, best);
     const bool with_three = three > first && best_score(first, three) - skipped[3] + own_j >= best;
     if (with_three) best = evaluate(first, three, first, tj, inv_period, own_j, best);
     std::size_t best_from = j;
-    if (best > own_j) {
+    if (best == floor && bridged > own_j) {
+      best_from = gone_from;
+      w.span[j] = bridge;
+    } else if (best > own_j) {
       // The earliest predecessor that reaches the best, as a single pass keeping the best would choose.
       const double* candidate = w.candidate.data();
       const auto find = [&](std::size_t lo, std::size_t hi) {
@@ -375,11 +414,33 @@ std::vector<beat_step> track_beats(period_curve expected, double tightness, work
   }
   std::vector<beat_step> steps;
   for (std::size_t j = best_end; w.span[j] != 0; j = w.from[j]) {
+    if (w.span[j] == bridge) continue;
     const double beats = w.span[j];
-    steps.push_back({time[j], (time[j] - time[w.from[j]]) / beats, beats});
+    steps.push_back({time[j], (time[j] - time[w.from[j]]) / beats, beats, w.from[j], static_cast<std::uint32_t>(j)});
   }
   std::reverse(steps.begin(), steps.end());
   return steps;
+}
+
+/// Moves all the events to `w.strong` and leaves in `w.events` the strong ones: those whose tracker weight
+/// (weight, doubled for a bass event) is at least strong_event_share of the mean.
+void keep_strong_events(workspace& w) {
+  std::swap(w.events, w.strong);
+  const onset_events& all = w.strong;
+  onset_events& strong = w.events;
+  strong.time_s.clear();
+  strong.weight.clear();
+  strong.bass.clear();
+  double mean = 0;
+  for (std::size_t k = 0; k < all.size(); ++k) mean += all.weight[k] * (1 + all.bass[k]);
+  mean /= static_cast<double>(std::max<std::size_t>(all.size(), 1));
+  for (std::size_t k = 0; k < all.size(); ++k) {
+    if (all.weight[k] * (1 + all.bass[k]) >= strong_event_share * mean) {
+      strong.time_s.push_back(all.time_s[k]);
+      strong.weight.push_back(all.weight[k]);
+      strong.bass.push_back(all.bass[k]);
+    }
+  }
 }
 
 /// Returns the local tempo curve of a chain: at each step, the median period of the steps within
@@ -387,30 +448,43 @@ std::vector<beat_step> track_beats(period_curve expected, double tightness, work
 std::vector<std::pair<double, double>> local_periods(const std::vector<beat_step>& steps, std::size_t reach) {
   std::vector<std::pair<double, double>> knots;
   knots.reserve(steps.size());
+  // The window's periods kept sorted as it slides: one insertion and one removal a step, instead of a
+  // selection over the whole window.
   std::vector<double> window;
+  std::size_t b = 0;  // one past the last step in the window
   for (std::size_t k = 0; k < steps.size(); ++k) {
-    const std::size_t a = k >= reach ? k - reach : 0;
-    const std::size_t b = std::min(steps.size(), k + reach + 1);
-    window.clear();
-    for (std::size_t m = a; m < b; ++m) window.push_back(steps[m].period_s);
-    const auto mid = window.begin() + static_cast<std::ptrdiff_t>(window.size() / 2);
-    std::nth_element(window.begin(), mid, window.end());
-    knots.emplace_back(steps[k].time_s, *mid);
+    for (; b < std::min(steps.size(), k + reach + 1); ++b) {
+      const double p = steps[b].period_s;
+      window.insert(std::upper_bound(window.begin(), window.end(), p), p);
+    }
+    if (k > reach) {
+      const double p = steps[k - reach - 1].period_s;
+      window.erase(std::lower_bound(window.begin(), window.end(), p));
+    }
+    knots.emplace_back(steps[k].time_s, window[window.size() / 2]);
   }
   return knots;
 }
 
-/// Returns the weighted median of (value, weight) pairs, which it sorts.
-double weighted_median(std::vector<std::pair<double, double>>& values) {
-  std::sort(values.begin(), values.end());
-  double total = 0;
-  for (const auto& v : values) total += v.second;
-  double acc = 0;
-  for (const auto& v : values) {
-    acc += v.second;
-    if (acc >= total / 2) return v.first;
-  }
-  return values.back().first;
+/// Returns the lower median of `values` (the element at (size - 1) / 2 in sorted order), which it
+/// reorders; 0 if empty. O(n): a selection, not a sort.
+double lower_median(std::vector<double>& values) {
+  if (values.empty()) return 0;
+  const auto mid = values.begin() + static_cast<std::ptrdiff_t>((values.size() - 1) / 2);
+  std::nth_element(values.begin(), mid, values.end());
+  return *mid;
+}
+
+/// Returns the level model's features of beat period t (tempo_candidate::features), from the smoothed
+/// histograms and the event rate that analyse left in `w`.
+std::array<double, tempo_feature_count> level_features(double t, const workspace& w) {
+  const auto a = [&](double lag) { return at_lag(w.smoothed, lag) / w.a_max; };
+  const auto s = [&](double lag) { return at_lag(w.smoothed_bass, lag) / w.bass_max; };
+  const double z = std::log2(t / 0.6);
+  const double u = std::log2(t * w.event_rate_hz);
+  const double r = std::log2(w.event_rate_hz / 4.0);
+  return {z,    z * z,    a(t),     a(2 * t), a(3 * t), a(t / 2), a(t / 3), a(1.5 * t), a(2 * t / 3),
+          s(t), s(2 * t), s(3 * t), u * u,    z * r,    a(4 * t), s(t / 2)};
 }
 
 /// Merges the onsets into `w.events` and returns the metrical-level candidates, most probable first.
@@ -441,8 +515,9 @@ std::vector<tempo_candidate> analyse(std::span<const seconds_t> onset_s, std::sp
   }
   if (!(a_max > 0)) return candidates;
   if (!(bass_max > 0)) bass_max = 1;
-  const double event_rate_hz = static_cast<double>(event_count) / std::max(span, 1.0);
-  const double r = std::log2(event_rate_hz / 4.0);
+  w.a_max = a_max;
+  w.bass_max = bass_max;
+  w.event_rate_hz = static_cast<double>(event_count) / std::max(span, 1.0);
 
   // Candidates: the local maxima of the smoothed histogram in the tempo range.
   for (std::size_t b = b_lo; b <= b_hi; ++b) {
@@ -451,13 +526,8 @@ std::vector<tempo_candidate> analyse(std::span<const seconds_t> onset_s, std::sp
     tempo_candidate c;
     const double t = refine_peak(all, b);
     c.beat_period_s = t;
-    auto a = [&](double lag) { return at_lag(all, lag) / a_max; };
-    auto s = [&](double lag) { return at_lag(bass, lag) / bass_max; };
-    const double z = std::log2(t / 0.6);
-    const double u = std::log2(t * event_rate_hz);
-    c.salience = a(t);
-    c.features = {z,    z * z,    a(t),     a(2 * t), a(3 * t), a(t / 2), a(t / 3), a(1.5 * t), a(2 * t / 3),
-                  s(t), s(2 * t), s(3 * t), u * u,    z * r,    a(4 * t), s(t / 2)};
+    c.salience = at_lag(all, t) / a_max;
+    c.features = level_features(t, w);
     candidates.push_back(c);
   }
   // Scores, softmax, most probable first.
@@ -495,45 +565,199 @@ std::vector<tempo_candidate> tempo_candidates(std::span<const seconds_t> onset_s
   return analyse(onset_s, velocity, pitch, options, thread_workspace());
 }
 
-tempo_estimate estimate_tempo(std::span<const seconds_t> onset_s, std::span<const std::uint8_t> velocity,
-                              std::span<const std::uint8_t> pitch, const tempo_options& options) {
-  tempo_estimate out;
-  workspace& w = thread_workspace();
-  const std::vector<tempo_candidate> candidates = analyse(onset_s, velocity, pitch, options, w);
-  out.event_count = w.events.size();
-  if (candidates.empty()) return out;
-  const tempo_candidate& best = candidates.front();
-  double period = best.beat_period_s;
+namespace {
 
-  // Track at the chosen period, then again following the local tempo of the first chain.
-  std::vector<beat_step> steps = track_beats(period_curve(period), tracking_tightness, w);
-  if (steps.size() >= 8) steps = track_beats(period_curve(local_periods(steps, 4)), tracking_tightness, w);
+/// Tracks the beat at the most probable candidate's period and fills `out` (beat_period_s and bpm of the
+/// tracked chain, tempo_spread, beat_count, confidence) and `w.beats`; returns whether the chain spans
+/// 4 beats or more (else `out` holds the candidate's period).
+bool track(const tempo_candidate& best, workspace& w, tempo_estimate& out) {
+  double period = best.beat_period_s;
+  // Track at the chosen period on the strong events (on all of them if the strong ones are too few to
+  // make a chain: a bass note every bar of three beats), then on all of them following the local tempo
+  // of the first chain.
+  keep_strong_events(w);
+  std::vector<beat_step> steps;
+  if (w.events.size() >= 3) steps = track_beats(period_curve(period), tracking_tightness, w);
+  std::swap(w.events, w.strong);
+  if (steps.size() < 8) steps = track_beats(period_curve(period), tracking_tightness, w);
+  if (steps.size() >= 8) {
+    steps = track_beats(period_curve(local_periods(steps, 4)), tracking_tightness, w);
+    // The beats, skipped ones (between notes) included; w.own holds the weights of the last pass's events.
+    w.beats.clear();
+    for (std::size_t k = 0; k < steps.size(); ++k) {
+      const beat_step& st = steps[k];
+      const double t0 = w.events.time_s[st.from];
+      if (k == 0 || steps[k - 1].to != st.from) {
+        w.beats.emplace_back(-1.0, 0.0);  // a segment starts (after a bridge)
+        w.beats.emplace_back(t0, w.own[st.from]);
+      }
+      const auto m = static_cast<int>(st.beats);
+      for (int q = 1; q < m; ++q) w.beats.emplace_back(t0 + q * st.period_s, 0.0);
+      w.beats.emplace_back(st.time_s, w.own[st.to]);
+    }
+  } else {
+    w.beats.clear();
+  }
   double beats = 0;
   for (const auto& s : steps) beats += s.beats;
   out.beat_count = steps.empty() ? 0 : static_cast<std::size_t>(beats) + 1;
   if (beats >= 4) {
     // Mean periods over runs of about `run` beats, so that a beat placed one note early and the next
-    // one note late do not pull the median; then their median.
-    std::vector<std::pair<double, double>> periods;
-    periods.reserve(steps.size());
+    // one note late do not pull the median; then their median. A run spanning m beats counts m times
+    // (a skipped beat is still a beat), so that the median is the median over beats.
+    std::vector<double> periods;
+    periods.reserve(static_cast<std::size_t>(beats));
     constexpr std::size_t run = 4;
     for (std::size_t k = 0; k < steps.size(); ++k) {
       const std::size_t end = std::min(steps.size(), k + run);
       double t = 0;
       double b = 0;
       for (std::size_t m = k; m < end; ++m) t += steps[m].period_s * steps[m].beats, b += steps[m].beats;
-      periods.emplace_back(t / b, steps[k].beats);
+      periods.insert(periods.end(), static_cast<std::size_t>(steps[k].beats), t / b);
       if (end == steps.size()) break;
     }
-    period = weighted_median(periods);
+    period = lower_median(periods);
     // Robust spread of ln(inter-beat interval): 1.4826 x the median absolute deviation.
     const double ln_med = std::log(period);
-    for (auto& p : periods) p.first = std::abs(std::log(p.first) - ln_med);
-    out.tempo_spread = 1.4826 * weighted_median(periods);
+    for (double& p : periods) p = std::abs(std::log(p) - ln_med);
+    out.tempo_spread = 1.4826 * lower_median(periods);
   }
   out.beat_period_s = period;
   out.bpm = 60.0 / period;
   out.confidence = std::clamp(best.probability, 0.0, 1.0);
+  return beats >= 4;
+}
+
+/// Meter evidence from the tracked beats `w.beats` and the events between them (tempo_level_choice::
+/// features): how much stronger one beat in 2 and one in 3 is than the others, over blocks of 12 beats,
+/// and the shares of the events inside the beats that lie near their half and near their thirds.
+/// (One beat in 4, the share of the beats on an event and the tempo spread added nothing on ASAP.)
+std::array<double, meter_feature_count> meter_features(const workspace& w) {
+  const auto& beats = w.beats;
+  const double* time = w.events.time_s.data();
+  const double* own = w.own.data();
+  const std::size_t n = w.events.size();
+  double contrast[2] = {0, 0};
+  double blocks = 0;
+  double inside = 0;
+  double near_half = 0;
+  double near_third = 0;
+  std::size_t e = 0;
+  std::size_t seg = 0;  // start of the current segment in `beats`
+  for (std::size_t k = 0; k < beats.size(); ++k) {
+    if (beats[k].first < 0) {
+      seg = k + 1;
+      continue;
+    }
+    // A full block of 12 beats ends here.
+    if ((k + 1 - seg) % 12 == 0) {
+      double sum = 0;
+      double phase2[2] = {};
+      double phase3[3] = {};
+      for (std::size_t q = 0; q < 12; ++q) {
+        const double v = beats[k - 11 + q].second;
+        sum += v;
+        phase2[q % 2] += v;
+        phase3[q % 3] += v;
+      }
+      if (sum > 0) {
+        const double mean = sum / 12;
+        contrast[0] += std::max(phase2[0], phase2[1]) / 6 / mean - 1;
+        contrast[1] += std::max({phase3[0], phase3[1], phase3[2]}) / 4 / mean - 1;
+        blocks += 1;
+      }
+    }
+    if (k + 1 >= beats.size() || beats[k + 1].first < 0) continue;
+    const double a = beats[k].first;
+    const double d = beats[k + 1].first - a;
+    if (!(d > 0)) continue;
+    while (e < n && time[e] <= a + 0.1 * d) ++e;
+    for (std::size_t f = e; f < n && time[f] < a + 0.9 * d; ++f) {
+      const double x = (time[f] - a) / d;
+      inside += own[f];
+      if (std::abs(x - 0.5) < 0.08) near_half += own[f];
+      if (std::abs(x - 1.0 / 3.0) < 0.06 || std::abs(x - 2.0 / 3.0) < 0.06) near_third += own[f];
+    }
+  }
+  for (double& c : contrast) c = blocks > 0 ? c / blocks : 0.0;
+  return {contrast[0], contrast[1], inside > 0 ? near_half / inside : 0.0, inside > 0 ? near_third / inside : 0.0};
+}
+
+/// Returns the metrical levels at the multiples of the tracked period `period_s` that lie in the
+/// options' tempo range, in the order of tempo_level_multiples, with their features and probabilities.
+std::vector<tempo_level_choice> level_choices(double period_s, const tempo_options& options, const workspace& w) {
+  std::vector<tempo_level_choice> choices;
+  const double lo = 60.0 / std::max(options.max_bpm, 1.0);
+  const double hi = 60.0 / std::max(options.min_bpm, 1.0);
+  const std::array<double, meter_feature_count> meter = meter_features(w);
+  constexpr std::size_t levels = tempo_level_multiples.size();
+  for (std::size_t k = 0; k < levels; ++k) {
+    const double t = period_s * tempo_level_multiples[k];
+    if (k > 0 && (t < lo || t > hi)) continue;
+    tempo_level_choice c;
+    c.multiple = tempo_level_multiples[k];
+    c.beat_period_s = t;
+    const auto f = level_features(t, w);
+    std::copy(f.begin(), f.end(), c.features.begin());
+    c.features[tempo_feature_count + k] = 1;
+    for (std::size_t m = 0; m < meter.size(); ++m) c.features[tempo_feature_count + levels * (1 + m) + k] = meter[m];
+    choices.push_back(c);
+  }
+  double top = -std::numeric_limits<double>::infinity();
+  std::vector<double> score(choices.size());
+  for (std::size_t k = 0; k < choices.size(); ++k) {
+    score[k] = std::inner_product(choices[k].features.begin(), choices[k].features.end(), options.choice_model.begin(),
+                                  0.0);
+    top = std::max(top, score[k]);
+  }
+  double sum = 0;
+  for (const double v : score) sum += std::exp(v - top);
+  for (std::size_t k = 0; k < choices.size(); ++k) choices[k].probability = std::exp(score[k] - top) / sum;
+  return choices;
+}
+
+}  // namespace
+
+const tempo_choice_model& default_tempo_choice_model() noexcept {
+  // Fitted on all 886 ASAP performances and their 30 s windows by bench/eval/tempo_key_eval, with the
+  // default level model (softmax over the choices, target: the choices within 4 % of the annotated
+  // tempo); docs/tempo_key.md reports the figures of models fitted with each piece held out.
+  static constexpr tempo_choice_model model{0.4577,  -0.8592, 2.2226,  0.2610,   -1.1532, 0.2689,  0.0499,  -1.2181,
+                                            -0.0986, 1.5838,  1.4428,  1.0840,   -0.0935, -0.9572, 0.1258,  0.4968,
+                                            0.4935,  -0.5064, -1.0525, -0.2175,  2.0566,  -0.8916, -0.6855, 2.7069,
+                                            5.8834,  2.5464,  0.4889,  -14.2605, 2.4137,  -5.2109, -1.7749, 0.1046,
+                                            -4.5493, -0.1073, 0.7603,  2.2153,   4.3766,  -0.4126, -1.7133, 3.9963,
+                                            0.8673,  1.6048,  -5.1832, 1.9133,   0.4793,  -1.7584, 2.5090,  -0.6640,
+                                            -0.1807, -0.4584, -1.1496};
+  return model;
+}
+
+std::vector<tempo_level_choice> tempo_level_choices(std::span<const seconds_t> onset_s,
+                                                    std::span<const std::uint8_t> velocity,
+                                                    std::span<const std::uint8_t> pitch, const tempo_options& options) {
+  workspace& w = thread_workspace();
+  const std::vector<tempo_candidate> candidates = analyse(onset_s, velocity, pitch, options, w);
+  tempo_estimate out;
+  if (candidates.empty() || !track(candidates.front(), w, out)) return {};
+  return level_choices(out.beat_period_s, options, w);
+}
+
+tempo_estimate estimate_tempo(std::span<const seconds_t> onset_s, std::span<const std::uint8_t> velocity,
+                              std::span<const std::uint8_t> pitch, const tempo_options& options) {
+  tempo_estimate out;
+  workspace& w = thread_workspace();
+  const std::vector<tempo_candidate> candidates = analyse(onset_s, velocity, pitch, options, w);
+  out.event_count = w.events.size();
+  if (candidates.empty() || !track(candidates.front(), w, out)) return out;
+  // The first choice with the highest probability: the tracked level itself when the model is all zeros.
+  const std::vector<tempo_level_choice> choices = level_choices(out.beat_period_s, options, w);
+  const auto chosen = std::max_element(choices.begin(), choices.end(),
+                                       [](const auto& x, const auto& y) { return x.probability < y.probability; });
+  if (chosen->multiple != 1.0) {
+    out.beat_period_s = chosen->beat_period_s;
+    out.bpm = 60.0 / chosen->beat_period_s;
+    out.beat_count = static_cast<std::size_t>(std::lround(static_cast<double>(out.beat_count) / chosen->multiple));
+  }
   return out;
 }
 

@@ -6,8 +6,10 @@
 /// histogram (the autocorrelation of the onset train); its peaks are the candidate beat periods; a small
 /// linear model fitted on annotated performances picks among them the metrical level (bar, beat, half
 /// beat, ...) a score would call the beat; a dynamic-programming beat tracker follows that beat through
-/// the notes, and the median of its inter-beat intervals is the beat period. docs/tempo_key.md gives the
-/// formulas and the accuracy on the ASAP corpus.
+/// the notes, and the median of its inter-beat intervals is the tracked period; a second linear model,
+/// which also sees meter evidence from the tracked beats, chooses the beat among multiples of that
+/// period (x 1, 1/2, 2, 1/3, 3, 2/3, 3/2). docs/tempo_key.md gives the formulas and the accuracy on the
+/// ASAP corpus.
 
 #include <continuo/performance.hpp>
 
@@ -28,6 +30,23 @@ using tempo_level_model = std::array<double, tempo_feature_count>;
 /// The weights fitted on ASAP (docs/tempo_key.md says how); the default of tempo_options::level_model.
 [[nodiscard]] const tempo_level_model& default_tempo_level_model() noexcept;
 
+/// Multiples of the tracked beat period among which a second model chooses the metrical level, the
+/// tracked level itself first.
+inline constexpr std::array<double, 7> tempo_level_multiples{1.0, 0.5, 2.0, 1.0 / 3.0, 3.0, 2.0 / 3.0, 1.5};
+
+/// Number of meter features of the tracked beats (see tempo_level_choice::features).
+inline constexpr std::size_t meter_feature_count = 4;
+
+/// Number of features of a level choice (see tempo_level_choice::features).
+inline constexpr std::size_t tempo_choice_feature_count = tempo_feature_count +
+                                                          (1 + meter_feature_count) * tempo_level_multiples.size();
+
+/// Weights of the linear model that chooses among the multiples of the tracked period.
+using tempo_choice_model = std::array<double, tempo_choice_feature_count>;
+
+/// The weights fitted on ASAP (docs/tempo_key.md says how); the default of tempo_options::choice_model.
+[[nodiscard]] const tempo_choice_model& default_tempo_choice_model() noexcept;
+
 /// How to estimate the beat period. The defaults are the ones measured in docs/tempo_key.md.
 struct tempo_options {
   /// Onsets closer than this to the first onset of an event join it (a chord, a rolled chord).
@@ -39,6 +58,9 @@ struct tempo_options {
   seconds_t max_lag_s = 4.0;
   /// Scores metrical-level candidates: score = model · features, softmax over the candidates.
   tempo_level_model level_model = default_tempo_level_model();
+  /// Chooses the level among multiples of the tracked period: score = model · features, the highest
+  /// wins. All zeros keeps the tracked level.
+  tempo_choice_model choice_model = default_tempo_choice_model();
 };
 
 /// One metrical-level candidate: a beat period and the features the level model scores.
@@ -53,16 +75,31 @@ struct tempo_candidate {
   double probability = 0;  ///< Softmax of the level model's scores over the candidates.
 };
 
+/// One metrical level at a multiple of the tracked beat period, with the features the choice model scores.
+struct tempo_level_choice {
+  double multiple = 1;  ///< One of tempo_level_multiples.
+  seconds_t beat_period_s = 0;
+  /// The level model's features at beat_period_s (tempo_candidate::features); one indicator per entry of
+  /// tempo_level_multiples (1 at this choice's multiple); then four blocks of the same size holding, at
+  /// this choice's multiple, meter evidence from the tracked beats: how much stronger one beat in 2 is
+  /// than the others, one beat in 3, and the shares of the events between beats near their half and
+  /// near their thirds. docs/tempo_key.md, "Choosing the metrical level".
+  std::array<double, tempo_choice_feature_count> features{};
+  double probability = 0;  ///< Softmax of the choice model's scores over the choices.
+};
+
 /// The estimated beat of notes.
 struct tempo_estimate {
   seconds_t beat_period_s = 0;  ///< Seconds per beat; 0 when there is no estimate.
   double bpm = 0;               ///< 60 / beat_period_s; 0 when there is no estimate.
-  double confidence = 0;        ///< In [0, 1]: the level model's probability of the chosen level; 0 if none.
+  /// In [0, 1]: the level model's probability of the candidate that was tracked (the choice model may
+  /// then move the level to a multiple of it; passages' min_bpm_confidence thresholds this); 0 if none.
+  double confidence = 0;
   /// Tempo steadiness: the robust standard deviation (1.4826 x median absolute deviation) of
   /// ln(inter-beat interval) over the tracked beats; about the relative spread of the beat period
   /// (0.05: beats vary by about 5 %). 0 for a metronomic performance and when fewer than 4 beats are tracked.
   double tempo_spread = 0;
-  std::size_t beat_count = 0;   ///< Beats tracked (including beats that fell between notes).
+  std::size_t beat_count = 0;   ///< Beats tracked (including beats between notes), counted at the chosen level.
   std::size_t event_count = 0;  ///< Onset events (merged chords) used.
   friend constexpr bool operator==(const tempo_estimate&, const tempo_estimate&) = default;
 };
@@ -89,5 +126,14 @@ struct tempo_estimate {
                                                             std::span<const std::uint8_t> velocity,
                                                             std::span<const std::uint8_t> pitch,
                                                             const tempo_options& options = {});
+
+/// Returns the metrical levels that estimate_tempo chooses from once it has tracked the beat: the
+/// multiples of the tracked period (tempo_level_multiples) within [min_bpm, max_bpm], the tracked
+/// level always first; empty when no beat could be tracked. For inspection and for fitting
+/// tempo_options::choice_model.
+[[nodiscard]] std::vector<tempo_level_choice> tempo_level_choices(std::span<const seconds_t> onset_s,
+                                                                  std::span<const std::uint8_t> velocity,
+                                                                  std::span<const std::uint8_t> pitch,
+                                                                  const tempo_options& options = {});
 
 }  // namespace continuo
