@@ -35,6 +35,7 @@ constexpr std::uint32_t mix(std::uint32_t h) noexcept {
   return h;
 }
 
+template <bool invariant>
 void count_triples_portable(std::span<const onset_event> events, const fingerprint_options& options,
                             std::span<float> out) {
   // The triples are visited, never stored. Whether a triple has a bass line (a chord among its events)
@@ -43,7 +44,6 @@ void count_triples_portable(std::span<const onset_event> events, const fingerpri
   // and in the probe's neighbouring bin) are all written to a buffer and the end of the buffer advanced
   // by 0 or 1 for each; full buffers are then hashed and added in a loop without a branch. The hashes
   // are for_each_fingerprint's.
-  const bool invariant = options.transposition_invariant;
   const auto bins = static_cast<std::uint64_t>(out.size());
   constexpr std::size_t capacity = 1024;
   std::array<std::uint32_t, capacity + 4> keys{};
@@ -333,7 +333,11 @@ void count_triples(std::span<const onset_event> events, const fingerprint_option
     }
   }
 #endif
-  count_triples_portable(events, options, out);
+  if (options.transposition_invariant) {
+    count_triples_portable<true>(events, options, out);
+  } else {
+    count_triples_portable<false>(events, options, out);
+  }
 }
 
 }  // namespace continuo::detail
