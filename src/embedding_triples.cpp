@@ -125,7 +125,7 @@ struct triple_columns {
 triple_columns columns_of(std::span<const onset_event> events, const fingerprint_options& options) {
   const std::size_t n = events.size();
   triple_columns c;
-  c.fan = std::clamp<std::size_t>(options.fan_out, 1, 255);
+  c.fan = fan_out_of(options);
   c.stride = (n + 7) / 8 * 8 + 2 * c.fan + 8;
   c.reach.assign(c.stride + 8, 0);  // loaded as 8 bytes from each of stride positions
   c.high.assign(c.stride, 0);

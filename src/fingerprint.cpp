@@ -6,10 +6,10 @@
 namespace continuo {
 namespace detail {
 
-std::size_t write_gaps(std::span<const onset_event> events, const fingerprint_options& options, float* scaled_log2,
-                       std::size_t event_stride, std::size_t distance_stride, std::uint8_t* reach) {
+void write_gaps(std::span<const onset_event> events, const fingerprint_options& options, float* scaled_log2,
+                std::size_t event_stride, std::size_t distance_stride, std::uint8_t* reach) {
   const std::size_t n = events.size();
-  const std::size_t fan = std::clamp<std::size_t>(options.fan_out, 1, 255);
+  const std::size_t fan = fan_out_of(options);
   const double per_bin = 1.0 / (options.ratio_bin_log2 > 0 ? options.ratio_bin_log2 : 0.5);
   for (std::size_t i = 0; i < n; ++i) {
     std::size_t d = 1;
@@ -20,12 +20,11 @@ std::size_t write_gaps(std::span<const onset_event> events, const fingerprint_op
     }
     reach[i] = static_cast<std::uint8_t>(d - 1);
   }
-  return fan;
 }
 
 event_gaps gaps_of(std::span<const onset_event> events, const fingerprint_options& options) {
   const std::size_t n = events.size();
-  const std::size_t fan = std::clamp<std::size_t>(options.fan_out, 1, 255);
+  const std::size_t fan = fan_out_of(options);
   event_gaps gaps{fan, std::vector<float>(n * fan, 0.0F), std::vector<std::uint8_t>(n, 0)};
   write_gaps(events, options, gaps.scaled_log2.data(), fan, 1, gaps.reach.data());
   return gaps;

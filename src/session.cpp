@@ -155,7 +155,8 @@ void sessionizer::resolve_restart(bool restart) {
     const std::uint64_t notes_since = attempt_.first_note + attempt_.note_count - restart_first_note_;
     attempt_.note_count -= notes_since;
     close_attempt(restart_end_ns_);
-    attempt_ = {restart_start_ns_, restart_start_ns_, restart_first_note_, notes_since, sessions_seen_ - 1};
+    const std::int64_t start_ns = probe_[0].time_ns;  // the first strike after the silence
+    attempt_ = {start_ns, start_ns, restart_first_note_, notes_since, sessions_seen_ - 1};
     attempt_open_ = true;
     ++attempts_seen_;
     history_count_ = 0;
@@ -212,7 +213,6 @@ void sessionizer::note_on(std::int64_t time_ns, std::uint8_t channel, std::uint8
     // goes back to what was just played. Decided once enough events have come.
     restart_pending_ = true;
     restart_end_ns_ = sound_stopped_ns_;
-    restart_start_ns_ = time_ns;
     restart_first_note_ = notes_seen_;
   }
   ++attempt_.note_count;

@@ -117,6 +117,19 @@ struct sample {
   int fold;
 };
 
+/// Returns the sample of one performance or window: the features of each of its rows (level candidates
+/// or level choices), a row correct when its tempo is within `tolerance` of the annotated `ann_bpm`.
+template <class Rows>
+static sample sample_of(const Rows& rows, double ann_bpm, double tolerance, int fold) {
+  sample s;
+  s.fold = fold;
+  for (const auto& r : rows) {
+    s.f.emplace_back(r.features.begin(), r.features.end());
+    s.correct.push_back(std::abs(60.0 / r.beat_period_s / ann_bpm - 1) <= tolerance ? 1 : 0);
+  }
+  return s;
+}
+
 /// Fits a conditional logit (softmax over a sample's rows; target: its correct rows) on the samples
 /// not in fold `held_out`, by Adam on standardised features with L2 `l2`; returns the weights.
 static std::vector<double> fit(const std::vector<sample>& data, int held_out, double l2) {
@@ -313,13 +326,7 @@ int main(int argc, char** argv) {
     const auto cands = tempo_candidates(std::span(n.onset_s).subspan(first, last - first),
                                         std::span(n.velocity).subspan(first, last - first),
                                         std::span(n.pitch).subspan(first, last - first), base);
-    sample s;
-    s.fold = fold;
-    for (const auto& c : cands) {
-      s.f.emplace_back(c.features.begin(), c.features.end());
-      s.correct.push_back(std::abs(60.0 / c.beat_period_s / ann - 1) <= label_tol ? 1 : 0);
-    }
-    samples.push_back(std::move(s));
+    samples.push_back(sample_of(cands, ann, label_tol, fold));
   };
   std::size_t whole_reachable = 0;
   for (const auto& it : items) {
@@ -364,13 +371,7 @@ int main(int argc, char** argv) {
         const auto choices = tempo_level_choices(std::span(n.onset_s).subspan(first, last - first),
                                                  std::span(n.velocity).subspan(first, last - first),
                                                  std::span(n.pitch).subspan(first, last - first), o);
-        sample s;
-        s.fold = fold;
-        for (const auto& c : choices) {
-          s.f.emplace_back(c.features.begin(), c.features.end());
-          s.correct.push_back(acc1(60.0 / c.beat_period_s, ann) ? 1 : 0);
-        }
-        out_samples.push_back(std::move(s));
+        out_samples.push_back(sample_of(choices, ann, 0.04, fold));  // the level Acc1 counts
       };
       for (const auto& it : items)
         add(it.perf.notes, 0, it.perf.notes.size(), tempo_of_beats(it.beats, -1, 1e9), it.fold);

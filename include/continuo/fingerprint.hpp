@@ -99,11 +99,16 @@ struct event_gaps {
 /// Returns the gaps of onset events for `options`.
 [[nodiscard]] event_gaps gaps_of(std::span<const onset_event> events, const fingerprint_options& options);
 
-/// Writes the gaps of gaps_of in any layout: the gap from event i to event i + d goes to
-/// scaled_log2[i × event_stride + (d − 1) × distance_stride] (nothing is written past an event's reach)
-/// and the reach of event i to reach[i]. Returns the fan-out used.
-std::size_t write_gaps(std::span<const onset_event> events, const fingerprint_options& options, float* scaled_log2,
-                       std::size_t event_stride, std::size_t distance_stride, std::uint8_t* reach);
+/// Returns the fan-out the triples use: options.fan_out within 1..255 (a reach fits in a byte).
+[[nodiscard]] constexpr std::size_t fan_out_of(const fingerprint_options& options) noexcept {
+  return options.fan_out < 1 ? 1 : (options.fan_out > 255 ? 255 : options.fan_out);
+}
+
+/// Writes the gaps of gaps_of in any layout: the gap from event i to event i + d (d up to
+/// fan_out_of(options)) goes to scaled_log2[i × event_stride + (d − 1) × distance_stride] (nothing is
+/// written past an event's reach) and the reach of event i to reach[i].
+void write_gaps(std::span<const onset_event> events, const fingerprint_options& options, float* scaled_log2,
+                std::size_t event_stride, std::size_t distance_stride, std::uint8_t* reach);
 
 /// The ratio bin of one triple, and the neighbouring bin the edge probe adds.
 struct ratio_bins {

@@ -171,9 +171,8 @@ class sessionizer {
   std::array<onset_event, probe_events> probe_{};
   std::size_t probe_count_ = 0;
   bool restart_pending_ = false;
-  std::int64_t restart_end_ns_ = 0;    // where the attempt ends if the silence was a restart
-  std::int64_t restart_start_ns_ = 0;  // and where the next one starts
-  std::uint64_t restart_first_note_ = 0;
+  std::int64_t restart_end_ns_ = 0;       // where the attempt ends if the silence was a restart
+  std::uint64_t restart_first_note_ = 0;  // and the note that starts the next one (probe_[0] its time)
 
   std::vector<attempt_span> attempts_;
   std::vector<session_span> sessions_;
