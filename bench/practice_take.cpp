@@ -150,7 +150,7 @@ struct timed_message {
 
 void append_meta(continuo::midi::smf_file& file, continuo::tick_t tick, std::uint8_t type,
                  std::vector<std::uint8_t> data) {
-  file.append({tick, 0, 0xFF, type, 0}, data);
+  file.append({tick, 0xFF, type, 0}, data);
 }
 
 }  // namespace
@@ -208,8 +208,8 @@ practice_take make_practice_take(const take_spec& spec) {
   file.begin_track();
   const std::string name = "Piano";
   append_meta(file, 0, continuo::midi::meta::track_name, {name.begin(), name.end()});
-  file.append({0, 0, 0xC0, 0, 0});
-  for (const auto& m : messages) file.append({m.tick, 0, m.status, m.data1, m.data2});
+  file.append({0, 0xC0, 0, 0});
+  for (const auto& m : messages) file.append({m.tick, m.status, m.data1, m.data2});
   const continuo::tick_t last = messages.empty() ? 0 : messages.back().tick;
   append_meta(file, last + static_cast<continuo::tick_t>(ticks_per_s), continuo::midi::meta::end_of_track, {});
   stats.duration_s = static_cast<double>(last) / ticks_per_s + 1.0;

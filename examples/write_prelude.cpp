@@ -44,18 +44,18 @@ int main(int argc, char** argv) try {
   const std::uint8_t tempo[] = {0x0D, 0xDE, 0x6A};  // 909,090 microseconds per quarter
   const std::uint8_t meter[] = {4, 2, 24, 8};
   const std::uint8_t key[] = {0, 0};
-  file.append({0, 0, 0xFF, continuo::midi::meta::tempo, 0}, tempo);
-  file.append({0, 0, 0xFF, continuo::midi::meta::time_signature, 0}, meter);
-  file.append({0, 0, 0xFF, continuo::midi::meta::key_signature, 0}, key);
-  file.append({8 * bar_tick, 0, 0xFF, continuo::midi::meta::end_of_track, 0});
+  file.append({0, 0xFF, continuo::midi::meta::tempo, 0}, tempo);
+  file.append({0, 0xFF, continuo::midi::meta::time_signature, 0}, meter);
+  file.append({0, 0xFF, continuo::midi::meta::key_signature, 0}, key);
+  file.append({8 * bar_tick, 0xFF, continuo::midi::meta::end_of_track, 0});
 
   // The piano: events are collected per tick and appended in tick order.
   std::vector<event> piano;
   for (std::size_t bar = 0; bar < chords.size(); ++bar) {
     const auto& c = chords[bar];
     const continuo::tick_t start = static_cast<continuo::tick_t>(bar) * bar_tick;
-    piano.push_back({start + 10, 0, 0xB0, 64, 100});  // pedal caught just after the downbeat
-    piano.push_back({start + bar_tick - 20, 0, 0xB0, 64, 0});
+    piano.push_back({start + 10, 0xB0, 64, 100});  // pedal caught just after the downbeat
+    piano.push_back({start + bar_tick - 20, 0xB0, 64, 0});
     for (int half = 0; half < 2; ++half) {
       const continuo::tick_t at = start + half * 8 * sixteenth_tick;
       constexpr std::array<int, 8> pattern{0, 1, 2, 3, 4, 2, 3, 4};
@@ -65,17 +65,17 @@ int main(int argc, char** argv) try {
         // The two lowest notes are held through the half bar; the others last a sixteenth.
         const continuo::tick_t off = voice < 2 ? at + 8 * sixteenth_tick - 10 : on + sixteenth_tick - 10;
         const auto velocity = static_cast<std::uint8_t>(52 + 6 * (step == 0) + 3 * (voice == 4) - half * 2);
-        piano.push_back({on, 0, 0x90, c[static_cast<std::size_t>(voice)], velocity});
-        piano.push_back({off, 0, 0x80, c[static_cast<std::size_t>(voice)], 40});
+        piano.push_back({on, 0x90, c[static_cast<std::size_t>(voice)], velocity});
+        piano.push_back({off, 0x80, c[static_cast<std::size_t>(voice)], 40});
       }
     }
   }
-  std::stable_sort(piano.begin(), piano.end(), [](const event& a, const event& b) { return a.tick < b.tick; });
+  std::stable_sort(piano.begin(), piano.end(), [](const event& a, const event& b) { return a.tick() < b.tick(); });
   file.begin_track();
   const std::uint8_t name[] = {'P', 'i', 'a', 'n', 'o'};
-  file.append({0, 0, 0xFF, continuo::midi::meta::track_name, 0}, name);
+  file.append({0, 0xFF, continuo::midi::meta::track_name, 0}, name);
   for (const auto& e : piano) file.append(e);
-  file.append({8 * bar_tick, 0, 0xFF, continuo::midi::meta::end_of_track, 0});
+  file.append({8 * bar_tick, 0xFF, continuo::midi::meta::end_of_track, 0});
 
   continuo::save_file(argv[1], continuo::midi::write_smf(file));
   std::printf("wrote %zu events to %s\n", file.events.size(), argv[1]);

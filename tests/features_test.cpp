@@ -25,14 +25,14 @@ continuo::performance perform(const std::vector<played>& notes,
   std::vector<continuo::midi::event> events;
   const auto tick = [](double s) { return static_cast<continuo::tick_t>(std::llround(s * 960)); };
   for (const auto& n : notes) {
-    events.push_back({tick(n.onset_s), 0, 0x90, n.pitch, n.velocity});
-    events.push_back({tick(n.offset_s), 0, 0x80, n.pitch, 0});
+    events.push_back({tick(n.onset_s), 0x90, n.pitch, n.velocity});
+    events.push_back({tick(n.offset_s), 0x80, n.pitch, 0});
   }
   for (const auto& [down, up] : pedal) {
-    events.push_back({tick(down), 0, 0xB0, 64, 127});
-    events.push_back({tick(up), 0, 0xB0, 64, 0});
+    events.push_back({tick(down), 0xB0, 64, 127});
+    events.push_back({tick(up), 0xB0, 64, 0});
   }
-  std::stable_sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.tick < b.tick; });
+  std::stable_sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.tick() < b.tick(); });
   for (const auto& e : events) file.append(e);
   return continuo::read_performance(continuo::midi::write_smf(file));
 }

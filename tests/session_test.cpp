@@ -246,21 +246,21 @@ continuo::performance random_practice(std::uint32_t seed) {
     t += restart ? 2100 + 960 + rng() % 1440  // past the last release, then 1-2.5 s
                  : static_cast<continuo::tick_t>(pauses[rng() % pauses.size()] * 960 * scale);
     const bool pedal = rng() % 2 == 0;
-    if (pedal) events.push_back({t, 0, 0xB0, 64, 100});
+    if (pedal) events.push_back({t, 0xB0, 64, 100});
     std::vector<std::uint8_t> pitches;
     if (restart) pitches.assign(previous.begin() + static_cast<std::ptrdiff_t>(rng() % 4), previous.end());
     for (int n = 0, count = 1 + static_cast<int>(rng() % 30); !restart && n < count; ++n) {
       pitches.push_back(static_cast<std::uint8_t>(48 + rng() % 36));
     }
     for (const std::uint8_t pitch : pitches) {
-      events.push_back({t, 0, 0x90, pitch, 80});
-      events.push_back({t + 100 + static_cast<continuo::tick_t>(rng() % 2000), 0, 0x80, pitch, 0});
+      events.push_back({t, 0x90, pitch, 80});
+      events.push_back({t + 100 + static_cast<continuo::tick_t>(rng() % 2000), 0x80, pitch, 0});
       t += static_cast<continuo::tick_t>(rng() % 400);
     }
-    if (pedal) events.push_back({t + static_cast<continuo::tick_t>(rng() % 3000), 0, 0xB0, 64, 0});
+    if (pedal) events.push_back({t + static_cast<continuo::tick_t>(rng() % 3000), 0xB0, 64, 0});
     previous = std::move(pitches);
   }
-  std::stable_sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.tick < b.tick; });
+  std::stable_sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.tick() < b.tick(); });
   for (const auto& e : events) file.append(e);
   return continuo::read_performance(continuo::midi::write_smf(file));
 }
@@ -279,13 +279,13 @@ TEST(sessionizer, live_and_offline_give_the_same_split_whatever_the_thresholds) 
       const auto file = continuo::midi::read_smf(continuo::midi::write_performance(perf));
       std::vector<continuo::attempt_span> attempts;
       for (const auto& e : file.events) {
-        const auto ns = std::llround(perf.tempo.to_seconds(e.tick) * 1e9);
+        const auto ns = std::llround(perf.tempo.to_seconds(e.tick()) * 1e9);
         if (rng() % 4 == 0) live.advance(ns);
-        const bool on = (e.status & 0xF0U) == 0x90 && e.data2 > 0;
-        const bool off = (e.status & 0xF0U) == 0x80 || ((e.status & 0xF0U) == 0x90 && e.data2 == 0);
-        if (on) live.note_on(ns, e.channel(), e.data1);
-        if (off) live.note_off(ns, e.channel(), e.data1);
-        if ((e.status & 0xF0U) == 0xB0 && e.data1 == 64) live.sustain(ns, e.channel(), e.data2 >= 64);
+        const bool on = (e.status() & 0xF0U) == 0x90 && e.data2() > 0;
+        const bool off = (e.status() & 0xF0U) == 0x80 || ((e.status() & 0xF0U) == 0x90 && e.data2() == 0);
+        if (on) live.note_on(ns, e.channel(), e.data1());
+        if (off) live.note_off(ns, e.channel(), e.data1());
+        if ((e.status() & 0xF0U) == 0xB0 && e.data1() == 64) live.sustain(ns, e.channel(), e.data2() >= 64);
         for (const auto& a : live.take_attempts()) attempts.push_back(a);  // drained as a recorder would
       }
       live.finish();

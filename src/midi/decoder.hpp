@@ -134,7 +134,7 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
 
   // Limits and the event count live in locals for the loop: through the references they would be
   // reloaded after every handler call (the handler's stores might alias them).
-  const tick_t max_tick = limits.max_tick;
+  const tick_t max_tick = std::min(limits.max_tick, event::max_tick);
   const std::uint64_t max_events = limits.max_events;
   struct write_back {  // NOLINT(cppcoreguidelines-special-member-functions): a local aggregate, never copied
     std::uint64_t& to;
@@ -181,7 +181,7 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
                          "delta time cut off by the end of the track chunk", tick, p);
       }
     }
-    tick += delta;  // cannot overflow: at most 2^28 per event and 2^40 (max_tick) before it
+    tick += delta;  // cannot overflow: at most 2^28 per event and 2^40 - 1 (max_tick) before it
     if (tick > max_tick) {
       report.limit(diagnostic_id::tick_limit, at(event_start), track,
                    "tick " + std::to_string(tick) + " is past max_tick " + std::to_string(max_tick) +

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
+#include <stdexcept>
 #include <string>
 
 namespace continuo::midi {
@@ -195,7 +197,7 @@ class event_list_builder {
   }
   void begin_track(std::int32_t /*track*/) { out_.begin_track(); }
   void channel(tick_t tick, std::uint8_t status, std::uint8_t data1, std::uint8_t data2) {
-    out_.events.push_back({tick, 0, status, data1, data2});
+    out_.events.emplace_back(tick, status, data1, data2);
   }
   void meta(tick_t tick, std::uint8_t type, std::span<const std::uint8_t> data) { store(tick, 0xFF, type, data); }
   void sysex(tick_t tick, std::uint8_t status, std::span<const std::uint8_t> data) { store(tick, status, 0, data); }
@@ -205,27 +207,52 @@ class event_list_builder {
 
  private:
   void store(tick_t tick, std::uint8_t status, std::uint8_t data1, std::span<const std::uint8_t> data) {
-    out_.events.push_back({tick, static_cast<std::uint32_t>(out_.payload_spans.size()), status, data1, 0});
-    out_.payload_spans.push_back({out_.payload_bytes.size(), data.size()});
+    out_.payload_spans.push_back({out_.events.size(), out_.payload_bytes.size(), data.size()});
+    out_.events.emplace_back(tick, status, data1);
     out_.payload_bytes.insert(out_.payload_bytes.end(), data.begin(), data.end());
   }
   smf_file& out_;
 };
 
 }  // namespace
+
+void throw_tick_out_of_range(tick_t tick) {
+  throw std::out_of_range("event tick " + std::to_string(tick) + " is outside 0 to 2^40 - 1");
+}
+
 }  // namespace detail
 
 void smf_file::append(event e, std::span<const std::uint8_t> data) {
   if (tracks.empty()) begin_track();
   if (e.is_meta() || e.is_sysex()) {
-    e.payload = static_cast<std::uint32_t>(payload_spans.size());
-    payload_spans.push_back({payload_bytes.size(), data.size()});
+    payload_spans.push_back({events.size(), payload_bytes.size(), data.size()});
     payload_bytes.insert(payload_bytes.end(), data.begin(), data.end());
-  } else {
-    e.payload = 0;
   }
   events.push_back(e);
   ++tracks.back().count;
+}
+
+std::span<const std::uint8_t> smf_file::payload(std::size_t index) const {
+  const event& e = events.at(index);
+  if (!e.is_meta() && !e.is_sysex()) return {};
+  const auto span = std::lower_bound(payload_spans.begin(), payload_spans.end(), index,
+                                     [](const payload_span& s, std::size_t i) { return s.event < i; });
+  if (span == payload_spans.end() || span->event != index) return {};  // built by hand without append
+  if (span->offset > payload_bytes.size() || span->size > payload_bytes.size() - span->offset) {
+    throw std::out_of_range("smf_file::payload: the span of event " + std::to_string(index) +
+                            " lies outside payload_bytes");
+  }
+  return std::span<const std::uint8_t>(payload_bytes).subspan(span->offset, span->size);
+}
+
+std::span<const std::uint8_t> smf_file::payload(const event& e) const {
+  // std::less is a total order on pointers, so this is well defined for any reference.
+  const std::less<> before;
+  const event* const first = events.data();
+  if (before(&e, first) || !before(&e, first + events.size())) {
+    throw std::invalid_argument("smf_file::payload: the event is not an element of this file's events");
+  }
+  return payload(static_cast<std::size_t>(&e - first));
 }
 
 smf_file read_smf(std::span<const std::uint8_t> bytes, const read_options& options) {

@@ -60,30 +60,30 @@ std::vector<std::uint8_t> write_smf(const smf_file& file, bool running_status) {
     const auto events = file.track_events(t);
     for (std::size_t i = 0; i < events.size(); ++i) {
       const event& e = events[i];
-      const bool end_of_track = e.is_meta() && e.data1 == meta::end_of_track;
+      const bool end_of_track = e.is_meta() && e.data1() == meta::end_of_track;
       if (end_of_track && i + 1 != events.size()) continue;  // only the last one ends the track
-      if (e.tick < previous || e.tick - previous > max_vlq) {
+      if (e.tick() < previous || e.tick() - previous > max_vlq) {
         throw error("track " + std::to_string(t) + ", event " + std::to_string(i) + " at tick " +
-                    std::to_string(e.tick) + ": events must be in tick order with gaps under 2^28 ticks");
+                    std::to_string(e.tick()) + ": events must be in tick order with gaps under 2^28 ticks");
       }
-      put_vlq(out, static_cast<std::uint32_t>(e.tick - previous));
-      previous = e.tick;
+      put_vlq(out, static_cast<std::uint32_t>(e.tick() - previous));
+      previous = e.tick();
       if (e.is_channel()) {
-        if (!running_status || e.status != running) out.push_back(e.status);
-        running = e.status;
-        out.push_back(e.data1 & 0x7FU);
-        if ((e.status & 0xE0U) != 0xC0) out.push_back(e.data2 & 0x7FU);
+        if (!running_status || e.status() != running) out.push_back(e.status());
+        running = e.status();
+        out.push_back(e.data1() & 0x7FU);
+        if ((e.status() & 0xE0U) != 0xC0) out.push_back(e.data2() & 0x7FU);
         continue;
       }
-      const auto data = file.payload(e);
-      out.push_back(e.status);
-      if (e.is_meta()) out.push_back(e.data1);
+      const auto data = file.payload(file.tracks[t].first + i);
+      out.push_back(e.status());
+      if (e.is_meta()) out.push_back(e.data1());
       put_vlq(out, static_cast<std::uint32_t>(std::min<std::size_t>(data.size(), max_vlq)));
       out.insert(out.end(), data.begin(),
                  data.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(data.size(), max_vlq)));
       running = 0;  // meta and sysex events cancel running status
     }
-    if (events.empty() || !(events.back().is_meta() && events.back().data1 == meta::end_of_track)) {
+    if (events.empty() || !(events.back().is_meta() && events.back().data1() == meta::end_of_track)) {
       put_be(out, 0x00FF'2F00U, 4);  // delta 0, end of track
     }
     const auto length = static_cast<std::uint32_t>(out.size() - start);
@@ -123,29 +123,33 @@ smf_file to_smf(const performance& perf, const write_options& options) {
   std::vector<std::vector<pending>> tracks(track_count);
   const auto add = [&](std::size_t track, tick_t tick, int order, std::int64_t rank, event e,
                        std::vector<std::uint8_t> data = {}) {
-    e.tick = rescale(tick);
-    tracks[track].push_back({e.tick, order, rank, e, std::move(data)});
+    const tick_t at = rescale(tick);
+    if (at < 0 || at > event::max_tick) {
+      throw error("tick " + std::to_string(tick) + " (" + std::to_string(at) +
+                  " in the output's division) is outside 0 to 2^40 - 1, what an event holds");
+    }
+    tracks[track].push_back({at, order, rank, e.at(at), std::move(data)});
   };
 
   if (!target.is_smpte()) {
     for (const auto& c : perf.tempo.changes()) {
       const auto us = c.us_per_quarter;
-      add(0, c.tick, conductor, 0, {0, 0, 0xFF, meta::tempo, 0},
+      add(0, c.tick, conductor, 0, {0, 0xFF, meta::tempo, 0},
           {static_cast<std::uint8_t>(us >> 16U), static_cast<std::uint8_t>(us >> 8U), static_cast<std::uint8_t>(us)});
     }
   }
   for (const auto& s : perf.time_signatures) {
-    add(0, s.tick, conductor, 1, {0, 0, 0xFF, meta::time_signature, 0},
+    add(0, s.tick, conductor, 1, {0, 0xFF, meta::time_signature, 0},
         {s.numerator, static_cast<std::uint8_t>(std::countr_zero(static_cast<unsigned>(s.denominator))),
          s.clocks_per_click, s.thirty_seconds_per_quarter});
   }
   for (const auto& k : perf.key_signatures) {
-    add(0, k.tick, conductor, 2, {0, 0, 0xFF, meta::key_signature, 0},
+    add(0, k.tick, conductor, 2, {0, 0xFF, meta::key_signature, 0},
         {static_cast<std::uint8_t>(k.sharps), static_cast<std::uint8_t>(k.minor ? 1 : 0)});
   }
   std::int64_t seq = 0;
   for (const auto& p : perf.programs) {
-    add(out_track(p.track), p.tick, program, seq++, {0, 0, static_cast<std::uint8_t>(0xC0U | p.channel), p.program, 0});
+    add(out_track(p.track), p.tick, program, seq++, {0, static_cast<std::uint8_t>(0xC0U | p.channel), p.program, 0});
   }
   // Pedal spans are written as controller messages only where the controls do not already hold
   // that controller (a performance read with keep_controls = false).
@@ -153,20 +157,20 @@ smf_file to_smf(const performance& perf, const write_options& options) {
   for (const auto& c : perf.controls) {
     in_controls[c.channel & 0xFU][c.number & 0x7FU] = true;
     add(out_track(c.track), c.tick, control, seq++,
-        {0, 0, static_cast<std::uint8_t>(0xB0U | c.channel), c.number, c.value});
+        {0, static_cast<std::uint8_t>(0xB0U | c.channel), c.number, c.value});
   }
   for (const auto& p : perf.pedals) {
     const auto number = static_cast<std::uint8_t>(p.kind);
     if (in_controls[p.channel & 0xFU][number]) continue;
     const auto status = static_cast<std::uint8_t>(0xB0U | p.channel);
     const bool zero = rescale(p.onset_tick) == rescale(p.offset_tick);
-    add(out_track(p.track), p.onset_tick, zero ? pedal_zero : pedal_down, seq++, {0, 0, status, number, 127});
-    add(out_track(p.track), p.offset_tick, zero ? pedal_zero : pedal_up, seq++, {0, 0, status, number, 0});
+    add(out_track(p.track), p.onset_tick, zero ? pedal_zero : pedal_down, seq++, {0, status, number, 127});
+    add(out_track(p.track), p.offset_tick, zero ? pedal_zero : pedal_up, seq++, {0, status, number, 0});
   }
   for (const auto& b : perf.pitch_bends) {
     const auto v = static_cast<unsigned>(b.value + 8192);
     add(out_track(b.track), b.tick, bend, seq++,
-        {0, 0, static_cast<std::uint8_t>(0xE0U | b.channel), static_cast<std::uint8_t>(v & 0x7FU),
+        {0, static_cast<std::uint8_t>(0xE0U | b.channel), static_cast<std::uint8_t>(v & 0x7FU),
          static_cast<std::uint8_t>((v >> 7U) & 0x7FU)});
   }
   // The position at which each note is opened among notes of its key. fifo (and close_all) open
@@ -187,16 +191,16 @@ smf_file to_smf(const performance& perf, const write_options& options) {
     // A release velocity of 64 is what a note-on of velocity 0 means: write it so, for running status.
     const std::uint8_t release = notes.release_velocity[i];
     const event off = release == 64
-                          ? event{0, 0, on, notes.pitch[i], 0}
-                          : event{0, 0, static_cast<std::uint8_t>(0x80U | notes.channel[i]), notes.pitch[i], release};
+                          ? event{0, on, notes.pitch[i], 0}
+                          : event{0, static_cast<std::uint8_t>(0x80U | notes.channel[i]), notes.pitch[i], release};
 
     if (rescale(notes.onset_tick[i]) == rescale(notes.offset_tick[i])) {
       add(track, notes.onset_tick[i], zero_length, 2 * static_cast<std::int64_t>(i),
-          {0, 0, on, notes.pitch[i], notes.velocity[i]});
+          {0, on, notes.pitch[i], notes.velocity[i]});
       add(track, notes.offset_tick[i], zero_length, 2 * static_cast<std::int64_t>(i) + 1, off);
       continue;
     }
-    add(track, notes.onset_tick[i], note_on, opened[i], {0, 0, on, notes.pitch[i], notes.velocity[i]});
+    add(track, notes.onset_tick[i], note_on, opened[i], {0, on, notes.pitch[i], notes.velocity[i]});
     add(track, notes.offset_tick[i], note_off, lifo ? -opened[i] : opened[i], off);
   }
 
@@ -212,7 +216,7 @@ smf_file to_smf(const performance& perf, const write_options& options) {
     for (const auto& p : events) file.append(p.e, p.data);
     // Every track lasts to the end of the performance, so a pedal held at the end stays held there.
     const tick_t last = events.empty() ? 0 : events.back().tick;
-    file.append({std::max(end, last), 0, 0xFF, meta::end_of_track, 0});
+    file.append({std::max(end, last), 0xFF, meta::end_of_track});
   }
   return file;
 }

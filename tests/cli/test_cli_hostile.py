@@ -63,7 +63,7 @@ HOSTILE: dict[str, tuple[bytes, list[str], str]] = {
     ),
     "track_chunk_of_4_gb": (header() + track_chunk(END_OF_TRACK, 0xFFFFFFFF), ["smf.chunk_truncated"], "repaired"),
     "65535_tracks_declared_one_present": (header(65535) + track_chunk(END_OF_TRACK), ["smf.missing_tracks"], "repaired"),
-    # 200k events whose deltas add up past read_limits::max_tick (2^40).
+    # 200k events whose deltas add up past read_limits::max_tick (2^40 - 1).
     "ticks_past_the_limit": (
         header() + track_chunk(bytes([0xFF, 0xFF, 0xFF, 0x7F, 0x90, 60, 1] * 200_000) + END_OF_TRACK),
         ["limit.tick", "model.notes_not_closed"],

@@ -84,24 +84,32 @@ inline void check_file(const midi::smf_file& file, const midi::read_options& opt
     tick_t previous = 0;
     for (std::size_t i = 0; i < events.size(); ++i) {
       const auto& e = events[i];
-      check(e.tick >= previous && e.tick <= options.limits.max_tick, "ticks non-decreasing and within max_tick", diags);
-      previous = e.tick;
+      check(e.tick() >= previous && e.tick() <= options.limits.max_tick, "ticks non-decreasing and within max_tick",
+            diags);
+      previous = e.tick();
       if (e.is_channel()) {
-        check(e.data1 < 0x80 && e.data2 < 0x80, "channel data bytes under 0x80", diags);
-        check((e.status & 0xE0U) != 0xC0 || e.data2 == 0, "one-byte messages have data2 == 0", diags);
-        check(e.payload == 0, "channel messages have no payload", diags);
+        check(e.data1() < 0x80 && e.data2() < 0x80, "channel data bytes under 0x80", diags);
+        check((e.status() & 0xE0U) != 0xC0 || e.data2() == 0, "one-byte messages have data2 == 0", diags);
         continue;
       }
       check(e.is_meta() || e.is_sysex(), "only channel, meta and sysex events are stored", diags);
-      check(e.payload < file.payload_spans.size(), "payload index valid", diags);
-      const auto& span = file.payload_spans[e.payload];
-      check(span.offset <= file.payload_bytes.size() && span.size <= file.payload_bytes.size() - span.offset,
-            "payload span inside payload_bytes", diags);
-      if (e.is_meta() && e.data1 == midi::meta::end_of_track) {
+      if (e.is_meta() && e.data1() == midi::meta::end_of_track) {
         check(i + 1 == events.size(), "end-of-track is the last event of its track", diags);
       }
     }
   }
+  // One payload span per meta and sysex event, in event order, each inside payload_bytes.
+  std::size_t with_payload = 0;
+  for (std::size_t i = 0; i < file.events.size(); ++i) {
+    const auto& e = file.events[i];
+    if (!e.is_meta() && !e.is_sysex()) continue;
+    check(with_payload < file.payload_spans.size() && file.payload_spans[with_payload].event == i,
+          "every meta and sysex event has its payload span, in order", diags);
+    const auto& span = file.payload_spans[with_payload++];
+    check(span.offset <= file.payload_bytes.size() && span.size <= file.payload_bytes.size() - span.offset,
+          "payload span inside payload_bytes", diags);
+  }
+  check(with_payload == file.payload_spans.size(), "no payload span without its event", diags);
   check(next == file.events.size(), "track ranges cover every event", diags);
 }
 
@@ -109,7 +117,7 @@ inline void check_file(const midi::smf_file& file, const midi::read_options& opt
 /// non-zero velocity).
 inline std::size_t count_messages(const midi::smf_file& file, unsigned kind) {
   return static_cast<std::size_t>(std::count_if(file.events.begin(), file.events.end(), [kind](const midi::event& e) {
-    return e.is_channel() && (e.status >> 4U) == kind && (kind != 0x9 || e.data2 != 0);
+    return e.is_channel() && (e.status() >> 4U) == kind && (kind != 0x9 || e.data2() != 0);
   }));
 }
 

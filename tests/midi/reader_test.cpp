@@ -8,6 +8,9 @@
 #include "support/test_support.hpp"
 
 #include <algorithm>
+#include <limits>
+#include <stdexcept>
+#include <string>
 
 namespace {
 
@@ -46,11 +49,55 @@ TEST(reader, reads_a_minimal_file_as_ok) {
   ASSERT_EQ(file.tracks.size(), 1U);
   const auto events = file.track_events(0);
   ASSERT_EQ(events.size(), 3U);
-  EXPECT_EQ(events[0], (continuo::midi::event{0, 0, 0x90, 60, 100}));
-  EXPECT_EQ(events[1], (continuo::midi::event{96, 0, 0x80, 60, 0}));
+  EXPECT_EQ(events[0], (continuo::midi::event{0, 0x90, 60, 100}));
+  EXPECT_EQ(events[1], (continuo::midi::event{96, 0x80, 60, 0}));
   EXPECT_TRUE(events[2].is_meta());
-  EXPECT_EQ(events[2].data1, continuo::midi::meta::end_of_track);
-  EXPECT_EQ(events[2].tick, 96);
+  EXPECT_EQ(events[2].data1(), continuo::midi::meta::end_of_track);
+  EXPECT_EQ(events[2].tick(), 96);
+}
+
+TEST(event, holds_a_40_bit_tick_and_three_bytes_in_8_bytes) {
+  using continuo::midi::event;
+  static_assert(sizeof(event) == 8);
+  constexpr event last{event::max_tick, 0xB3, 64, 127};
+  static_assert(last.tick() == (continuo::tick_t{1} << 40) - 1);
+  static_assert(last.status() == 0xB3 && last.data1() == 64 && last.data2() == 127 && last.channel() == 3);
+  static_assert(event{}.tick() == 0 && !event{}.is_channel());
+  EXPECT_EQ(last.at(7), (event{7, 0xB3, 64, 127}));
+  EXPECT_THROW((void)event(event::max_tick + 1, 0x90, 60, 100), std::out_of_range);
+  EXPECT_THROW((void)event(-1, 0x90, 60, 100), std::out_of_range);
+}
+
+TEST(reader, finds_each_payload_by_event_index_or_reference) {
+  // A track name, a note, a sysex packet, then the end of the track.
+  const auto file = read_smf(smf().header(0, 1, 96).track(cat({{0x00, 0xFF, 0x03, 0x02, 'R', 'H'},
+                                                               {0x00, 0x90, 60, 100},
+                                                               {0x10, 0xF0, 0x03, 0x7E, 0x09, 0xF7},
+                                                               end_of_track})));
+  ASSERT_EQ(file.status, read_status::ok);
+  ASSERT_EQ(file.events.size(), 4U);
+  ASSERT_EQ(file.payload_spans.size(), 3U);  // the end of track has an empty one
+  const auto text = [](std::span<const std::uint8_t> b) { return std::string(b.begin(), b.end()); };
+  EXPECT_EQ(text(file.payload(0)), "RH");
+  EXPECT_TRUE(file.payload(1).empty());
+  EXPECT_EQ(text(file.payload(2)), "\x7E\x09\xF7");
+  EXPECT_TRUE(file.payload(3).empty());
+  EXPECT_EQ(text(file.payload(file.track_events(0)[2])), "\x7E\x09\xF7");
+  EXPECT_THROW((void)file.payload(4), std::out_of_range);
+  const continuo::midi::event copy = file.events[0];  // not an element of file.events
+  EXPECT_THROW((void)file.payload(copy), std::invalid_argument);
+}
+
+TEST(reader, caps_max_tick_to_what_an_event_holds) {
+  continuo::midi::read_options options;
+  options.limits.max_tick = std::numeric_limits<continuo::tick_t>::max();
+  // 2^12 deltas of 2^28 - 1 ticks reach 2^40 - 2^12; the next one passes 2^40 - 1.
+  bytes body;
+  for (int i = 0; i < 4097; ++i) body.insert(body.end(), {0xFF, 0xFF, 0xFF, 0x7F, 0x90, 60, 100});
+  const auto file = read_smf(smf().header(0, 1, 96).track(cat({body, end_of_track})), options);
+  expect_only(file.diagnostics, diagnostic_id::tick_limit, first_event + 4096 * 7, 0);
+  ASSERT_EQ(file.events.size(), 4096U);
+  EXPECT_EQ(file.events.back().tick(), 4096 * ((continuo::tick_t{1} << 28) - 1));
 }
 
 TEST(reader, rejects_a_zero_byte_file) {
@@ -122,7 +169,7 @@ TEST(reader, reads_the_largest_four_byte_vlq) {
   const auto file = read_smf(
       smf().header(0, 1, 96).track(cat({{0xFF, 0xFF, 0xFF, 0x7F, 0x90, 60, 100}, {0x00, 0x80, 60, 0}, end_of_track})));
   EXPECT_EQ(file.status, read_status::ok);
-  EXPECT_EQ(file.events[0].tick, 0x0FFFFFFF);
+  EXPECT_EQ(file.events[0].tick(), 0x0FFFFFFF);
 }
 
 TEST(reader, cuts_the_track_at_running_status_with_no_prior_status) {
@@ -149,7 +196,7 @@ TEST(reader, reuses_running_status_after_a_sysex_event_only_when_lenient) {
   const auto file = read_smf(smf().header(0, 1, 96).track(body));
   EXPECT_EQ(file.status, read_status::repaired);
   expect_only(file.diagnostics, diagnostic_id::running_status_cancelled, first_event + 4 + 5 + 1, 0);
-  EXPECT_EQ(file.events[2], (continuo::midi::event{96, 0, 0x90, 60, 0}));
+  EXPECT_EQ(file.events[2], (continuo::midi::event{96, 0x90, 60, 0}));
   EXPECT_EQ(read_smf(smf().header(0, 1, 96).track(body), strict()).status, read_status::invalid);
 }
 

@@ -25,9 +25,9 @@ TEST(writer, writes_the_exact_bytes_of_a_small_file) {
   file.format = 0;
   file.division = continuo::midi::division::metrical(96);
   file.begin_track();
-  file.append({0, 0, 0x90, 60, 100});
-  file.append({96, 0, 0x90, 60, 0});
-  file.append({96, 0, 0xFF, continuo::midi::meta::end_of_track, 0});
+  file.append({0, 0x90, 60, 100});
+  file.append({96, 0x90, 60, 0});
+  file.append({96, 0xFF, continuo::midi::meta::end_of_track, 0});
   const bytes expected{'M',  'T',  'h', 'd', 0,    0,  0, 6,    0,    0,    0,   1, 0, 96,  //
                        'M',  'T',  'r', 'k', 0,    0,  0, 11,                               //
                        0x00, 0x90, 60,  100, 0x60, 60, 0, 0x00, 0xFF, 0x2F, 0x00};
@@ -39,10 +39,10 @@ TEST(writer, writes_the_exact_bytes_of_a_small_file) {
 TEST(writer, restates_the_status_after_a_meta_event) {
   smf_file file;
   file.begin_track();
-  file.append({0, 0, 0x90, 60, 100});
+  file.append({0, 0x90, 60, 100});
   const std::uint8_t text[] = {'x'};
-  file.append({0, 0, 0xFF, continuo::midi::meta::text, 0}, text);
-  file.append({10, 0, 0x90, 60, 0});
+  file.append({0, 0xFF, continuo::midi::meta::text, 0}, text);
+  file.append({10, 0x90, 60, 0});
   const auto written = continuo::midi::write_smf(file);
   const auto again = continuo::midi::read_smf(written, {.strict = true});
   EXPECT_EQ(again.status, read_status::ok);
@@ -56,13 +56,13 @@ TEST(writer, reads_back_every_event_and_payload) {
   file.begin_track();
   const std::uint8_t name[] = {'p', 'i', 'a', 'n', 'o'};
   const std::uint8_t sysex[] = {0x7E, 0x7F, 0x09, 0x01, 0xF7};
-  file.append({0, 0, 0xFF, continuo::midi::meta::track_name, 0}, name);
-  file.append({0, 0, 0xF0, 0, 0}, sysex);
-  file.append({5, 0, 0xC0, 4, 0});
-  file.append({5, 0, 0xE0, 0x00, 0x40});
-  file.append({7, 0, 0xFF, continuo::midi::meta::end_of_track, 0});
+  file.append({0, 0xFF, continuo::midi::meta::track_name, 0}, name);
+  file.append({0, 0xF0, 0, 0}, sysex);
+  file.append({5, 0xC0, 4, 0});
+  file.append({5, 0xE0, 0x00, 0x40});
+  file.append({7, 0xFF, continuo::midi::meta::end_of_track, 0});
   file.begin_track();
-  file.append({0, 0, 0xFF, continuo::midi::meta::end_of_track, 0});
+  file.append({0, 0xFF, continuo::midi::meta::end_of_track, 0});
   const auto again = continuo::midi::read_smf(continuo::midi::write_smf(file), {.strict = true});
   EXPECT_EQ(again.status, read_status::ok);
   EXPECT_EQ(again, file);
@@ -71,8 +71,8 @@ TEST(writer, reads_back_every_event_and_payload) {
 TEST(writer, refuses_events_out_of_tick_order) {
   smf_file file;
   file.begin_track();
-  file.append({10, 0, 0x90, 60, 100});
-  file.append({5, 0, 0x80, 60, 0});
+  file.append({10, 0x90, 60, 100});
+  file.append({5, 0x80, 60, 0});
   EXPECT_THROW((void)continuo::midi::write_smf(file), continuo::error);
 }
 
@@ -99,37 +99,35 @@ class stream_generator {
           case 0:
           case 1:
           case 2:
-            file.append(
-                {tick, 0, static_cast<std::uint8_t>(0x90 | ch), pitch, static_cast<std::uint8_t>(pick(1, 127))});
+            file.append({tick, static_cast<std::uint8_t>(0x90 | ch), pitch, static_cast<std::uint8_t>(pick(1, 127))});
             ++open[ch][k];
             break;
           case 3:
           case 4:
-            file.append(
-                {tick, 0, static_cast<std::uint8_t>(0x80 | ch), pitch, static_cast<std::uint8_t>(pick(0, 127))});
+            file.append({tick, static_cast<std::uint8_t>(0x80 | ch), pitch, static_cast<std::uint8_t>(pick(0, 127))});
             open[ch][k] = std::max(0, open[ch][k] - 1);
             break;
           case 5:
-            file.append({tick, 0, static_cast<std::uint8_t>(0x90 | ch), pitch, 0});
+            file.append({tick, static_cast<std::uint8_t>(0x90 | ch), pitch, 0});
             open[ch][k] = std::max(0, open[ch][k] - 1);
             break;
           case 6:
-            file.append({tick, 0, static_cast<std::uint8_t>(0xB0 | ch),
+            file.append({tick, static_cast<std::uint8_t>(0xB0 | ch),
                          static_cast<std::uint8_t>(pick(0, 1) == 0 ? 64 : 67),
                          static_cast<std::uint8_t>(pick(0, 127))});
             break;
           case 7:
-            file.append({tick, 0, static_cast<std::uint8_t>(0xE0 | ch), static_cast<std::uint8_t>(pick(0, 127)),
+            file.append({tick, static_cast<std::uint8_t>(0xE0 | ch), static_cast<std::uint8_t>(pick(0, 127)),
                          static_cast<std::uint8_t>(pick(0, 127))});
             break;
           case 8:
-            file.append({tick, 0, static_cast<std::uint8_t>(0xC0 | ch), static_cast<std::uint8_t>(pick(0, 127)), 0});
+            file.append({tick, static_cast<std::uint8_t>(0xC0 | ch), static_cast<std::uint8_t>(pick(0, 127)), 0});
             break;
           default: {
             const auto us = static_cast<std::uint32_t>(pick(200'000, 1'000'000));
             const std::uint8_t tempo[] = {static_cast<std::uint8_t>(us >> 16U), static_cast<std::uint8_t>(us >> 8U),
                                           static_cast<std::uint8_t>(us)};
-            file.append({tick, 0, 0xFF, continuo::midi::meta::tempo, 0}, tempo);
+            file.append({tick, 0xFF, continuo::midi::meta::tempo, 0}, tempo);
           }
         }
       }
@@ -139,11 +137,11 @@ class stream_generator {
       for (std::uint8_t ch = 0; ch < 2; ++ch) {
         for (int k = 0; k < 4; ++k) {
           for (int j = 0; j < std::max(open[ch][k], 1); ++j) {
-            file.append({tick, 0, static_cast<std::uint8_t>(0x80 | ch), static_cast<std::uint8_t>(60 + k), 0});
+            file.append({tick, static_cast<std::uint8_t>(0x80 | ch), static_cast<std::uint8_t>(60 + k), 0});
           }
         }
       }
-      file.append({tick + pick(0, 5), 0, 0xFF, continuo::midi::meta::end_of_track, 0});
+      file.append({tick + pick(0, 5), 0xFF, continuo::midi::meta::end_of_track, 0});
     }
     return continuo::midi::write_smf(file);
   }
@@ -212,6 +210,22 @@ TEST(writer, rescales_ticks_to_another_ppq) {
   for (std::size_t i = 0; i < perf.notes.size(); ++i) {
     EXPECT_EQ(doubled.notes.onset_tick[i], perf.notes.onset_tick[i] * 2);
     EXPECT_NEAR(doubled.notes.onset_s[i], perf.notes.onset_s[i], 1e-9);
+  }
+}
+
+TEST(writer, refuses_a_rescaled_tick_past_what_an_event_holds) {
+  smf_file file;
+  file.division = continuo::midi::division::metrical(96);
+  file.begin_track();
+  for (int i = 0; i < 512; ++i) file.append({(continuo::tick_t{i} + 1) * ((1 << 28) - 1), 0xB0, 1, 0});
+  const auto perf = continuo::read_performance(continuo::midi::write_smf(file));
+  ASSERT_EQ(perf.controls.back().tick, 512 * ((continuo::tick_t{1} << 28) - 1));  // about 2^37
+  EXPECT_NO_THROW((void)continuo::midi::write_performance(perf));
+  try {
+    (void)continuo::midi::write_performance(perf, {.ticks_per_quarter = 960});  // 10x: past 2^40 - 1
+    FAIL() << "expected continuo::error";
+  } catch (const continuo::error& e) {
+    EXPECT_NE(std::string(e.what()).find("2^40 - 1"), std::string::npos) << e.what();
   }
 }
 

@@ -82,8 +82,8 @@ class Limits:
 
     max_events: int = 1 << 30
     """Events over all tracks; reading stops there (a ``limit.events`` diagnostic)."""
-    max_tick: int = 1 << 40
-    """Absolute tick of any event; a track is cut there (``limit.tick``)."""
+    max_tick: int = (1 << 40) - 1
+    """Absolute tick of any event; a track is cut there (``limit.tick``). At most 2^40 - 1."""
     max_tracks: int = 65535
     """Track chunks read; the rest are skipped (``limit.tracks``)."""
     max_diagnostics: int = 1000

@@ -14,9 +14,9 @@ namespace continuo::midi {
 /// take at 960 PPQ and 240 bpm is ~3.3e8 ticks and a few ten million events.
 struct read_limits {
   std::uint64_t max_events = std::uint64_t{1} << 30;  ///< Events over all tracks.
-  tick_t max_tick = tick_t{1} << 40;                  ///< Absolute tick of any event.
-  std::uint32_t max_tracks = 65535;                   ///< Track chunks read.
-  std::uint32_t max_diagnostics = 1000;               ///< Diagnostics kept; then one diagnostic_limit.
+  tick_t max_tick = event::max_tick;     ///< Absolute tick of any event; capped to event::max_tick (2^40 - 1).
+  std::uint32_t max_tracks = 65535;      ///< Track chunks read.
+  std::uint32_t max_diagnostics = 1000;  ///< Diagnostics kept; then one diagnostic_limit.
 };
 
 /// How to read.

@@ -57,29 +57,64 @@ inline constexpr std::uint8_t key_signature = 0x59;
 inline constexpr std::uint8_t sequencer_specific = 0x7F;
 }  // namespace meta
 
-/// One event of a track, 16 bytes.
-///
-/// `status` tells the kind: 0x80-0xEF a channel message (`data1`, `data2` are its data bytes;
-/// `data2` is 0 for the one-byte messages C0-DF); 0xFF a meta event (`data1` is its type);
-/// 0xF0 or 0xF7 a sysex or escape packet. Meta and sysex bytes are in smf_file::payload(e).
-struct event {
-  tick_t tick = 0;            ///< Absolute ticks from the start of the track.
-  std::uint32_t payload = 0;  ///< Meta/sysex: index into smf_file::payload_spans; else 0.
-  std::uint8_t status = 0;
-  std::uint8_t data1 = 0;
-  std::uint8_t data2 = 0;
+namespace detail {
+[[noreturn]] void throw_tick_out_of_range(tick_t tick);
+}  // namespace detail
 
-  [[nodiscard]] constexpr bool is_channel() const noexcept { return status >= 0x80 && status < 0xF0; }
-  [[nodiscard]] constexpr bool is_meta() const noexcept { return status == 0xFF; }
-  [[nodiscard]] constexpr bool is_sysex() const noexcept { return status == 0xF0 || status == 0xF7; }
+/// One event of a track, in 8 bytes: its absolute tick (40 bits), status byte and two data bytes.
+///
+/// `status()` tells the kind: 0x80-0xEF a channel message (`data1()`, `data2()` are its data bytes;
+/// `data2()` is 0 for the one-byte messages C0-DF); 0xFF a meta event (`data1()` is its type);
+/// 0xF0 or 0xF7 a sysex or escape packet. Meta and sysex bytes are in smf_file::payload.
+///
+/// Why 8 bytes: a typical event takes 3 bytes of a file, so the event list is most of what reading
+/// costs in memory; at 8 bytes an event it stays under 3 times the file. 40 bits of ticks are 18
+/// years at 960 PPQ and 120 bpm, and arithmetic on ticks stays 64-bit (tick_t).
+class event {
+ public:
+  /// The largest tick an event can hold, 2^40 - 1 (read_limits::max_tick is capped to it).
+  static constexpr tick_t max_tick = (tick_t{1} << 40U) - 1;
+
+  constexpr event() noexcept = default;
+  /// Throws std::out_of_range when `tick` is negative or over max_tick.
+  constexpr event(tick_t tick, std::uint8_t status, std::uint8_t data1 = 0, std::uint8_t data2 = 0)
+      : bits_(pack(checked(tick), status, data1, data2)) {}
+
+  [[nodiscard]] constexpr tick_t tick() const noexcept { return static_cast<tick_t>(bits_ >> 24U); }
+  [[nodiscard]] constexpr std::uint8_t status() const noexcept { return byte(16); }
+  [[nodiscard]] constexpr std::uint8_t data1() const noexcept { return byte(8); }
+  [[nodiscard]] constexpr std::uint8_t data2() const noexcept { return byte(0); }
+  /// Returns the same event at another tick (same checks as the constructor).
+  [[nodiscard]] constexpr event at(tick_t tick) const { return {tick, status(), data1(), data2()}; }
+
+  [[nodiscard]] constexpr bool is_channel() const noexcept { return status() >= 0x80 && status() < 0xF0; }
+  [[nodiscard]] constexpr bool is_meta() const noexcept { return status() == 0xFF; }
+  [[nodiscard]] constexpr bool is_sysex() const noexcept { return status() == 0xF0 || status() == 0xF7; }
   /// Returns the channel (0-15) of a channel message.
-  [[nodiscard]] constexpr std::uint8_t channel() const noexcept { return status & 0x0FU; }
-  friend constexpr bool operator==(const event&, const event&) = default;
+  [[nodiscard]] constexpr std::uint8_t channel() const noexcept { return status() & 0x0FU; }
+  friend constexpr bool operator==(event, event) noexcept = default;
+
+ private:
+  static constexpr tick_t checked(tick_t tick) {
+    if (tick < 0 || tick > max_tick) detail::throw_tick_out_of_range(tick);
+    return tick;
+  }
+  static constexpr std::uint64_t pack(tick_t tick, std::uint8_t status, std::uint8_t data1,
+                                      std::uint8_t data2) noexcept {
+    return (static_cast<std::uint64_t>(tick) << 24U) | (std::uint64_t{status} << 16U) | (std::uint64_t{data1} << 8U) |
+           data2;
+  }
+  [[nodiscard]] constexpr std::uint8_t byte(unsigned shift) const noexcept {
+    return static_cast<std::uint8_t>(bits_ >> shift);
+  }
+
+  std::uint64_t bits_ = 0;
 };
 
-/// Where one meta or sysex event's bytes sit in smf_file::payload_bytes.
+/// The data bytes of one meta or sysex event: where they sit in smf_file::payload_bytes.
 struct payload_span {
-  std::uint64_t offset = 0;
+  std::uint64_t event = 0;   ///< Index of the event in smf_file::events.
+  std::uint64_t offset = 0;  ///< First byte in smf_file::payload_bytes.
   std::uint64_t size = 0;
   friend constexpr bool operator==(const payload_span&, const payload_span&) = default;
 };
@@ -98,7 +133,7 @@ struct smf_file {
   std::vector<event> events;                ///< All tracks' events, track after track.
   std::vector<track_range> tracks;          ///< One range of `events` per track chunk read.
   std::vector<std::uint8_t> payload_bytes;  ///< Meta and sysex data, back to back.
-  std::vector<payload_span> payload_spans;  ///< Indexed by event::payload.
+  std::vector<payload_span> payload_spans;  ///< One per meta and sysex event, in event order.
   read_status status = read_status::ok;
   std::vector<diagnostic> diagnostics;
 
@@ -107,12 +142,12 @@ struct smf_file {
     const auto& t = tracks.at(index);
     return std::span<const event>(events).subspan(t.first, t.count);
   }
-  /// Returns the data bytes of a meta or sysex event (empty for channel messages).
-  [[nodiscard]] std::span<const std::uint8_t> payload(const event& e) const {
-    if (!e.is_meta() && !e.is_sysex()) return {};
-    const auto& s = payload_spans.at(e.payload);
-    return std::span<const std::uint8_t>(payload_bytes).subspan(s.offset, s.size);
-  }
+  /// Returns the data bytes of event `index` of `events` (empty for channel messages), in O(log m)
+  /// for m meta and sysex events. Throws std::out_of_range for an index past `events`.
+  [[nodiscard]] std::span<const std::uint8_t> payload(std::size_t index) const;
+  /// The same for an event given by reference, which must be an element of `events` (as those of
+  /// track_events are); throws std::invalid_argument otherwise.
+  [[nodiscard]] std::span<const std::uint8_t> payload(const event& e) const;
   /// Appends an event to the last track, storing `data` for meta and sysex events.
   void append(event e, std::span<const std::uint8_t> data = {});
   /// Starts a new, empty track.
