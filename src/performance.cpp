@@ -146,8 +146,6 @@ void extend_rows_by_sustain(std::span<note_row> rows, std::span<const pedal_span
 /// Builds a performance from the decoder's events, one track at a time.
 class performance_builder {
  public:
-  static constexpr bool status_by_mask = false;
-
   performance_builder(performance& out, const performance_options& options, std::size_t input_size)
       : out_(out), options_(options) {
     // Piano recordings hold about a note per 12 bytes (ASAP: 12.6 on average): reserving that many

@@ -185,8 +185,6 @@ namespace {
 /// Stores every event into an smf_file.
 class event_list_builder {
  public:
-  static constexpr bool status_by_mask = true;
-
   explicit event_list_builder(smf_file& out, std::size_t input_size) : out_(out) {
     // One event per three bytes is typical with running status; growing past that is rare.
     out_.events.reserve(input_size / 3);
