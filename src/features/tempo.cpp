@@ -1,5 +1,7 @@
 #include <continuo/features/tempo.hpp>
 
+#include "features/order_statistics.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -61,17 +63,19 @@ struct workspace {
   onset_events strong;  ///< All the events while the tracker's first pass runs on the strong ones.
   std::vector<std::uint8_t> lowest;
   std::vector<std::uint8_t> sorted_lowest;
-  std::vector<std::int64_t> halves;  ///< Event times in half lag bins from the first.
-  std::vector<double> bass_weight;   ///< weight x bass.
-  std::vector<double> half_lags;     ///< Both lag histograms in half bins, interleaved (all, bass).
-  std::vector<double> lags;          ///< Both lag histograms, interleaved (all, bass) per bin.
-  std::vector<double> smoothed;      ///< The smoothed histogram of all events.
+  std::vector<std::int64_t> halves;       ///< Event times in half lag bins from the first.
+  std::vector<std::int64_t> bass_halves;  ///< The same of the bass events.
+  std::vector<double> bass_weight;        ///< Their weights.
+  std::vector<double> half_lags;          ///< Both lag histograms in half bins, all events' then the bass's.
+  std::vector<double> lags;               ///< Both lag histograms, interleaved (all, bass) per bin.
+  std::vector<double> smoothed;           ///< The smoothed histogram of all events.
   std::vector<double> smoothed_bass;
   std::vector<double> own;  ///< The beat tracker's columns.
   std::vector<double> score;
   std::vector<std::uint32_t> from;
   std::vector<std::uint8_t> span;
   std::vector<double> candidate;  ///< Scores of one event's predecessors.
+  std::vector<double> band;       ///< For lower_median.
   double a_max = 1;               ///< Maxima of the smoothed histograms in the tempo range.
   double bass_max = 1;
   double event_rate_hz = 0;                      ///< Events per second over the notes' span (at least 1 s).
@@ -121,63 +125,71 @@ void merge_onsets(std::span<const seconds_t> onset_s, std::span<const std::uint8
   }
 }
 
-/// Fills `w.lags` with the lag histograms of the onset train, all events and bass events only,
-/// interleaved: the weighted count of event pairs whose distance is each lag, lags 0, lag_step_s, ...,
-/// (bins - 1) * lag_step_s, at [2 * bin] (all) and [2 * bin + 1] (bass).
-///
-/// Why times in half bins: a pair then costs an integer subtraction and two additions, where a lag in
-/// seconds split between its two nearest bins costs a conversion and four; the pairs are counted at the
-/// half-bin lag, then each half bin between two bins is split between them. A lag moves by at most half
-/// a bin (5 ms, against a smoothing of 15 ms and more); docs/tempo_key.md shows the accuracy unchanged.
-void measure_lags(double max_lag_s, workspace& w) {
-  const onset_events& events = w.events;
-  const std::size_t n = events.size();
-  const auto bins = static_cast<std::size_t>(max_lag_s / lag_step_s) + 2;
-  constexpr double halves_per_s = 2 / lag_step_s;
-  w.halves.resize(n);
-  w.bass_weight.resize(n);
-  const double t0 = events.time_s.front();
-  for (std::size_t k = 0; k < n; ++k) {
-    w.halves[k] = static_cast<std::int64_t>(std::llround((events.time_s[k] - t0) * halves_per_s));
-    w.bass_weight[k] = events.weight[k] * events.bass[k];
-  }
-  // Counted in half bins, (all, bass) interleaved.
-  const auto max_half = static_cast<std::int64_t>(max_lag_s * halves_per_s);
-  const auto min_half = static_cast<std::int64_t>(std::ceil(min_lag_s * halves_per_s));
-  w.half_lags.assign(2 * static_cast<std::size_t>(max_half + 1), 0.0);
-  double* h = w.half_lags.data();
-  const std::int64_t* halves = w.halves.data();
-  const double* weight = events.weight.data();
-  const double* bass_weight = w.bass_weight.data();
+/// Adds w_i x w_j at half-bin lag d = halves[j] - halves[i] of `h`, for every pair i < j of events with
+/// min_half <= d <= max_half (events in time order).
+void count_pairs(std::span<const std::int64_t> halves, std::span<const double> weight, std::int64_t min_half,
+                 std::int64_t max_half, double* h) {
+  const std::size_t n = halves.size();
   std::size_t j_start = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const std::int64_t qi = halves[i];
     const double wi = weight[i];
-    const double bi = bass_weight[i];
     j_start = std::max(j_start, i + 1);
     while (j_start < n && halves[j_start] - qi < min_half) ++j_start;
     for (std::size_t j = j_start; j < n; ++j) {
       const std::int64_t d = halves[j] - qi;
       if (d > max_half) break;
       if (d < min_half) continue;  // only when onsets are out of order
-      double* at = h + 2 * d;
-      // A pair that is not bass-bass adds 0 to the bass histogram: cheaper than a branch that
-      // mispredicts on a third of the pairs.
-      at[0] += wi * weight[j];
-      at[1] += bi * bass_weight[j];
+      h[d] += wi * weight[j];
     }
   }
+}
+
+/// Fills `w.lags` with the lag histograms of the onset train, all events and bass events only,
+/// interleaved: the weighted count of event pairs whose distance is each lag, lags 0, lag_step_s, ...,
+/// (bins - 1) * lag_step_s, at [2 * bin] (all) and [2 * bin + 1] (bass).
+///
+/// Why times in half bins: a pair then costs an integer subtraction and an addition, where a lag in
+/// seconds split between its two nearest bins costs a conversion and two; the pairs are counted at the
+/// half-bin lag, then each half bin between two bins is split between them. A lag moves by at most half
+/// a bin (5 ms, against a smoothing of 15 ms and more); docs/tempo_key.md shows the accuracy unchanged.
+/// Why the bass pairs in a pass of their own, over the bass events only: a tenth of the pairs are
+/// bass-bass; counting every pair in both histograms (adding 0 for the others) cost a third more.
+void measure_lags(double max_lag_s, workspace& w) {
+  const onset_events& events = w.events;
+  const std::size_t n = events.size();
+  const auto bins = static_cast<std::size_t>(max_lag_s / lag_step_s) + 2;
+  constexpr double halves_per_s = 2 / lag_step_s;
+  w.halves.resize(n);
+  w.bass_halves.clear();
+  w.bass_weight.clear();
+  const double t0 = events.time_s.front();
+  for (std::size_t k = 0; k < n; ++k) {
+    w.halves[k] = static_cast<std::int64_t>(std::llround((events.time_s[k] - t0) * halves_per_s));
+    if (events.bass[k] != 0) {
+      w.bass_halves.push_back(w.halves[k]);
+      w.bass_weight.push_back(events.weight[k] * events.bass[k]);
+    }
+  }
+  const auto max_half = static_cast<std::int64_t>(max_lag_s * halves_per_s);
+  const auto min_half = static_cast<std::int64_t>(std::ceil(min_lag_s * halves_per_s));
+  const auto halves = static_cast<std::size_t>(max_half + 1);
+  w.half_lags.assign(2 * halves, 0.0);
+  double* all = w.half_lags.data();
+  double* bass = all + halves;
+  count_pairs(w.halves, events.weight, min_half, max_half, all);
+  count_pairs(w.bass_halves, w.bass_weight, min_half, max_half, bass);
   w.lags.assign(2 * bins, 0.0);
-  for (std::size_t q = 0; q <= static_cast<std::size_t>(max_half); ++q) {
+  for (std::size_t q = 0; q < halves; ++q) {
     const std::size_t b = q / 2;
     if (q % 2 == 0) {
-      w.lags[2 * b] += h[2 * q];
-      w.lags[2 * b + 1] += h[2 * q + 1];
+      w.lags[2 * b] += all[q];
+      w.lags[2 * b + 1] += bass[q];
     } else {
-      w.lags[2 * b] += 0.5 * h[2 * q];
-      w.lags[2 * b + 1] += 0.5 * h[2 * q + 1];
-      w.lags[2 * b + 2] += 0.5 * h[2 * q];
-      w.lags[2 * b + 3] += 0.5 * h[2 * q + 1];
+      w.lags[2 * b] += 0.5 * all[q];
+      w.lags[2 * b + 1] += 0.5 * bass[q];
+      w.lags[2 * b + 2] += 0.5 * all[q];
+      w.lags[2 * b + 3] += 0.5 * bass[q];
     }
   }
 }
@@ -467,12 +479,10 @@ std::vector<std::pair<double, double>> local_periods(const std::vector<beat_step
 }
 
 /// Returns the lower median of `values` (the element at (size - 1) / 2 in sorted order), which it
-/// reorders; 0 if empty. O(n): a selection, not a sort.
-double lower_median(std::vector<double>& values) {
+/// reorders (with `band` as scratch); 0 if empty. O(n): a selection, not a sort.
+double lower_median(std::vector<double>& values, std::vector<double>& band) {
   if (values.empty()) return 0;
-  const auto mid = values.begin() + static_cast<std::ptrdiff_t>((values.size() - 1) / 2);
-  std::nth_element(values.begin(), mid, values.end());
-  return *mid;
+  return detail::select_order_pair(values, (values.size() - 1) / 2, band).at;
 }
 
 /// Returns the level model's features of beat period t (tempo_candidate::features), from the smoothed
@@ -616,11 +626,11 @@ bool track(const tempo_candidate& best, workspace& w, tempo_estimate& out) {
       periods.insert(periods.end(), static_cast<std::size_t>(steps[k].beats), t / b);
       if (end == steps.size()) break;
     }
-    period = lower_median(periods);
+    period = lower_median(periods, w.band);
     // Robust spread of ln(inter-beat interval): 1.4826 x the median absolute deviation.
     const double ln_med = std::log(period);
     for (double& p : periods) p = std::abs(std::log(p) - ln_med);
-    out.tempo_spread = 1.4826 * lower_median(periods);
+    out.tempo_spread = 1.4826 * lower_median(periods, w.band);
   }
   out.beat_period_s = period;
   out.bpm = 60.0 / period;
