@@ -3,6 +3,7 @@
 #include "features/order_statistics.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -62,7 +63,6 @@ struct workspace {
   onset_events events;
   onset_events strong;  ///< All the events while the tracker's first pass runs on the strong ones.
   std::vector<std::uint8_t> lowest;
-  std::vector<std::uint8_t> sorted_lowest;
   std::vector<std::int64_t> halves;       ///< Event times in half lag bins from the first.
   std::vector<std::int64_t> bass_halves;  ///< The same of the bass events.
   std::vector<double> bass_weight;        ///< Their weights.
@@ -90,38 +90,49 @@ workspace& thread_workspace() {
 /// Merges onsets into `w.events`.
 void merge_onsets(std::span<const seconds_t> onset_s, std::span<const std::uint8_t> velocity,
                   std::span<const std::uint8_t> pitch, seconds_t merge_window_s, workspace& w) {
+  static constexpr auto velocity_share = [] {
+    std::array<double, 256> share{};
+    for (std::size_t v = 0; v < share.size(); ++v) share[v] = static_cast<double>(v) / 127.0;
+    return share;
+  }();
   onset_events& events = w.events;
-  events.time_s.clear();
-  events.weight.clear();
-  events.bass.clear();
-  w.lowest.clear();
   const std::size_t n = std::min({onset_s.size(), velocity.size(), pitch.size()});
-  std::size_t i = 0;
-  while (i < n) {
-    const double t0 = onset_s[i];
-    double sum = 0;
-    std::uint8_t low = 127;
-    std::size_t j = i;
-    while (j < n && onset_s[j] - t0 <= merge_window_s) {
-      sum += velocity[j] / 127.0;
-      low = std::min(low, pitch[j]);
-      ++j;
-    }
-    if (std::isfinite(t0) && sum > 0) {
-      events.time_s.push_back(t0);
-      events.weight.push_back(std::sqrt(sum));
-      w.lowest.push_back(low);
-    }
-    i = j;
+  events.time_s.resize(n + 1);
+  events.weight.resize(n + 1);
+  w.lowest.resize(n + 1);
+  // One pass, without a branch per note (how many notes an event holds is anyone's guess): the event
+  // being merged is written at slot `count` after every note, and kept (count moves on) when the next
+  // note starts another.
+  std::size_t count = 0;
+  double t0 = n > 0 ? onset_s[0] : 0.0;
+  double sum = 0;
+  std::uint8_t low = 127;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double onset = onset_s[i];
+    const bool starts = !(onset - t0 <= merge_window_s);
+    count += starts && std::isfinite(t0) && sum > 0 ? 1 : 0;
+    t0 = starts ? onset : t0;
+    sum = (starts ? 0.0 : sum) + velocity_share[velocity[i]];
+    low = std::min(starts ? std::uint8_t{127} : low, pitch[i]);
+    events.time_s[count] = t0;
+    events.weight[count] = sum;
+    w.lowest[count] = low;
   }
-  if (!w.lowest.empty()) {
-    w.sorted_lowest = w.lowest;
-    auto& sorted = w.sorted_lowest;
-    const auto k = sorted.size() * 3 / 10;
-    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(k), sorted.end());
-    const std::uint8_t threshold = sorted[k];
-    events.bass.resize(w.lowest.size());
-    for (std::size_t e = 0; e < w.lowest.size(); ++e) events.bass[e] = w.lowest[e] <= threshold ? 1.0 : 0.0;
+  count += n > 0 && std::isfinite(t0) && sum > 0 ? 1 : 0;
+  events.time_s.resize(count);
+  events.weight.resize(count);
+  w.lowest.resize(count);
+  for (double& weight : events.weight) weight = std::sqrt(weight);
+  events.bass.clear();
+  if (count > 0) {
+    // The lowest pitch of the lowest 30 % of the events, counted rather than selected.
+    std::array<std::size_t, 256> events_at{};
+    for (const std::uint8_t p : w.lowest) ++events_at[p];
+    const std::size_t k = count * 3 / 10;
+    std::size_t threshold = 0;
+    for (std::size_t at_or_below = events_at[0]; at_or_below <= k; at_or_below += events_at[threshold]) ++threshold;
+    events.bass.resize(count);
+    for (std::size_t e = 0; e < count; ++e) events.bass[e] = w.lowest[e] <= threshold ? 1.0 : 0.0;
   }
 }
 
@@ -440,19 +451,23 @@ void keep_strong_events(workspace& w) {
   std::swap(w.events, w.strong);
   const onset_events& all = w.strong;
   onset_events& strong = w.events;
-  strong.time_s.clear();
-  strong.weight.clear();
-  strong.bass.clear();
   double mean = 0;
   for (std::size_t k = 0; k < all.size(); ++k) mean += all.weight[k] * (1 + all.bass[k]);
   mean /= static_cast<double>(std::max<std::size_t>(all.size(), 1));
+  // Every event is written at slot `kept`, which moves on past the strong ones: no branch per event.
+  strong.time_s.resize(all.size());
+  strong.weight.resize(all.size());
+  strong.bass.resize(all.size());
+  std::size_t kept = 0;
   for (std::size_t k = 0; k < all.size(); ++k) {
-    if (all.weight[k] * (1 + all.bass[k]) >= strong_event_share * mean) {
-      strong.time_s.push_back(all.time_s[k]);
-      strong.weight.push_back(all.weight[k]);
-      strong.bass.push_back(all.bass[k]);
-    }
+    strong.time_s[kept] = all.time_s[k];
+    strong.weight[kept] = all.weight[k];
+    strong.bass[kept] = all.bass[k];
+    kept += all.weight[k] * (1 + all.bass[k]) >= strong_event_share * mean ? 1 : 0;
   }
+  strong.time_s.resize(kept);
+  strong.weight.resize(kept);
+  strong.bass.resize(kept);
 }
 
 /// Returns the local tempo curve of a chain: at each step, the median period of the steps within
