@@ -242,22 +242,41 @@ const smoothing_kernel& kernel_for(std::size_t bins, std::unique_ptr<smoothing_k
 }
 
 /// Smooths the interleaved histograms `w.lags` by kernel `k` (built for their bins) into `w.smoothed` and
-/// `w.smoothed_bass`. Both sums of a bin advance together: two independent chains of additions.
+/// `w.smoothed_bass`. Each sum adds its terms in order, as a plain loop over a bin's weights would; why
+/// four bins at a time: a bin's two sums are chains of dependent additions, and eight chains keep the
+/// adders busy where two left them waiting (the smoothing of a 30 s window cost as much as its pairs).
 void smooth(const smoothing_kernel& k, workspace& w) {
+  constexpr std::size_t group = 4;
   const std::size_t bins = w.lags.size() / 2;
   w.smoothed.resize(bins);
   w.smoothed_bass.resize(bins);
-  const double* weight = k.weight.data();
-  for (std::size_t b = 0; b < bins; ++b) {
-    const double* in = w.lags.data() + 2 * k.first[b];
-    double all = 0;
-    double bass = 0;
-    for (std::uint32_t i = k.offset[b]; i < k.offset[b + 1]; ++i, in += 2) {
-      all += weight[i] * in[0];
-      bass += weight[i] * in[1];
+  // The last group overlaps the one before it (max_lag_s gives at least 52 bins): its bins are computed
+  // twice, to the same values.
+  for (std::size_t from = 0; from < bins; from += group) {
+    const std::size_t b = std::min(from, bins - group);
+    std::array<const double*, group> weight{};
+    std::array<const double*, group> in{};
+    std::array<std::size_t, group> taps{};
+    for (std::size_t g = 0; g < group; ++g) {
+      weight[g] = k.weight.data() + k.offset[b + g];
+      in[g] = w.lags.data() + 2 * k.first[b + g];
+      taps[g] = k.offset[b + g + 1] - k.offset[b + g];
     }
-    w.smoothed[b] = all;
-    w.smoothed_bass[b] = bass;
+    std::array<double, group> all{};
+    std::array<double, group> bass{};
+    const auto add_tap = [&](std::size_t g, std::size_t i) {
+      all[g] += weight[g][i] * in[g][2 * i];
+      bass[g] += weight[g][i] * in[g][2 * i + 1];
+    };
+    const std::size_t common = *std::min_element(taps.begin(), taps.end());
+    for (std::size_t i = 0; i < common; ++i) {
+      for (std::size_t g = 0; g < group; ++g) add_tap(g, i);
+    }
+    for (std::size_t g = 0; g < group; ++g) {
+      for (std::size_t i = common; i < taps[g]; ++i) add_tap(g, i);
+      w.smoothed[b + g] = all[g];
+      w.smoothed_bass[b + g] = bass[g];
+    }
   }
 }
 
