@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <span>
 #include <vector>
 
@@ -62,7 +63,7 @@ inline order_pair select_order_pair(std::span<double> values, std::size_t k, std
   order_pair pair = select_exact(std::span(band).first(inside), k - below);
   if (k == below && k > 0) {
     // The one before is the largest below the bracket (rare: the bracket's low end is the k-th).
-    pair.before = -INFINITY;
+    pair.before = -std::numeric_limits<double>::infinity();
     for (const double x : values) pair.before = x < lo ? std::max(pair.before, x) : pair.before;
   }
   return pair;
