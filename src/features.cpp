@@ -1,10 +1,13 @@
 #include <continuo/features.hpp>
 
+#include "features/order_statistics.hpp"
+
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <limits>
-#include <numeric>
 
 namespace continuo {
 namespace {
@@ -55,13 +58,12 @@ constexpr std::array<std::string_view, scalar_count + 12> all_names = [] {
   return names;
 }();
 
-/// Returns the median of `values` (reordering them); 0 when empty.
-double median(std::vector<double>& values) {
+/// Returns the median of `values` (reordering them, with `band` as scratch); 0 when empty.
+double median(std::vector<double>& values, std::vector<double>& band) {
   if (values.empty()) return 0;
-  const auto middle = values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2);
-  std::nth_element(values.begin(), middle, values.end());
-  if (values.size() % 2 == 1) return *middle;
-  return (*middle + *std::max_element(values.begin(), middle)) / 2;
+  const detail::order_pair middle = detail::select_order_pair(values, values.size() / 2, band);
+  if (values.size() % 2 == 1) return middle.at;
+  return (middle.at + middle.before) / 2;
 }
 
 /// Buffers that compute_features reuses from call to call on a thread: on an attempt or a window of a
@@ -72,6 +74,7 @@ struct scratch {
   std::vector<double> iois;
   std::vector<double> ratios;
   std::vector<double> held;
+  std::vector<double> band;  ///< For median.
 };
 
 scratch& thread_scratch() {
@@ -131,61 +134,87 @@ practice_features compute_features(const performance& perf, std::size_t first_no
   }
   if (count == 0) return f;
 
-  // Pitch and velocity.
-  double pitch_sum = 0;
-  double velocity_sum = 0;
-  double velocity_squares = 0;
-  f.pitch_min = f.velocity_min = 127;
+  // Pitch and velocity, summed as integers: exact, as the sums of doubles they replace were, and the
+  // loop vectorises.
+  std::uint64_t pitch_sum = 0;
+  std::uint64_t velocity_sum = 0;
+  std::uint64_t velocity_squares = 0;
+  std::uint8_t pitch_min = 127;
+  std::uint8_t pitch_max = 0;
+  std::uint8_t velocity_min = 127;
+  std::uint8_t velocity_max = 0;
   for (std::size_t i = first; i < last; ++i) {
-    const double pitch = n.pitch[i];
-    const double velocity = n.velocity[i];
+    const std::uint8_t pitch = n.pitch[i];
+    const std::uint8_t velocity = n.velocity[i];
     pitch_sum += pitch;
-    f.pitch_min = std::min(f.pitch_min, pitch);
-    f.pitch_max = std::max(f.pitch_max, pitch);
-    f.pitch_class_histogram[n.pitch[i] % 12] += 1;
+    pitch_min = std::min(pitch_min, pitch);
+    pitch_max = std::max(pitch_max, pitch);
     velocity_sum += velocity;
-    velocity_squares += velocity * velocity;
-    f.velocity_min = std::min(f.velocity_min, velocity);
-    f.velocity_max = std::max(f.velocity_max, velocity);
+    velocity_squares += static_cast<std::uint64_t>(velocity) * velocity;
+    velocity_min = std::min(velocity_min, velocity);
+    velocity_max = std::max(velocity_max, velocity);
   }
+  std::array<std::uint32_t, 12> pitch_classes{};
+  for (std::size_t i = first; i < last; ++i) ++pitch_classes[n.pitch[i] % 12];
   const double c = f.note_count;
-  f.pitch_mean = pitch_sum / c;
+  f.pitch_min = pitch_min;
+  f.pitch_max = pitch_max;
+  f.pitch_mean = static_cast<double>(pitch_sum) / c;
   f.pitch_range = f.pitch_max - f.pitch_min;
-  for (auto& share : f.pitch_class_histogram) share /= c;
-  f.velocity_mean = velocity_sum / c;
-  f.velocity_std = std::sqrt(std::max(0.0, velocity_squares / c - f.velocity_mean * f.velocity_mean));
+  for (std::size_t k = 0; k < 12; ++k) f.pitch_class_histogram[k] = pitch_classes[k] / c;
+  f.velocity_min = velocity_min;
+  f.velocity_max = velocity_max;
+  f.velocity_mean = static_cast<double>(velocity_sum) / c;
+  f.velocity_std = std::sqrt(
+      std::max(0.0, static_cast<double>(velocity_squares) / c - f.velocity_mean * f.velocity_mean));
 
-  // Chords: onsets (sorted, as notes are) within chord_window_s of a chord's first onset.
+  // Chords: onsets (sorted, as notes are) within chord_window_s of a chord's first onset. Written
+  // without a branch: whether a note starts a chord is anyone's guess.
   auto& chord_onsets = buffers.chord_onsets;
-  chord_onsets.clear();
-  for (std::size_t i = first; i < last; ++i) {
-    if (chord_onsets.empty() || n.onset_s[i] - chord_onsets.back() >= options.chord_window_s) {
-      chord_onsets.push_back(n.onset_s[i]);
-    }
+  chord_onsets.resize(count);
+  chord_onsets[0] = n.onset_s[first];
+  std::size_t chords = 1;
+  for (std::size_t i = first + 1; i < last; ++i) {
+    const double onset = n.onset_s[i];
+    const bool starts = onset - chord_onsets[chords - 1] >= options.chord_window_s;
+    chord_onsets[chords] = onset;
+    chords += starts ? 1 : 0;
   }
-  f.chord_count = static_cast<double>(chord_onsets.size());
+  chord_onsets.resize(chords);
+  f.chord_count = static_cast<double>(chords);
   f.chord_size_mean = c / f.chord_count;
   auto& iois = buffers.iois;
-  iois.clear();
-  for (std::size_t i = 1; i < chord_onsets.size(); ++i) iois.push_back(chord_onsets[i] - chord_onsets[i - 1]);
+  iois.resize(chords - 1);
+  double ioi_sum = 0;
+  for (std::size_t k = 1; k < chords; ++k) {
+    iois[k - 1] = chord_onsets[k] - chord_onsets[k - 1];
+    ioi_sum += iois[k - 1];
+  }
   if (!iois.empty()) {
-    const double mean = std::accumulate(iois.begin(), iois.end(), 0.0) / static_cast<double>(iois.size());
+    const double mean = ioi_sum / static_cast<double>(iois.size());
     double squares = 0;
     for (const double d : iois) squares += (d - mean) * (d - mean);
     f.ioi_cv = mean > 0 ? std::sqrt(squares / static_cast<double>(iois.size())) / mean : 0;
-    f.ioi_median_s = median(iois);
+    f.ioi_median_s = median(iois, buffers.band);
   }
 
-  // Articulation: each note's duration over the time to the next chord after its own.
+  // Articulation: each note's duration over the time to the first chord after its onset (the next
+  // chord after its own). The next chord is at most one chord on for a note of the same chord or the
+  // next, so one step without a branch nearly always finds it.
   auto& ratios = buffers.ratios;
-  ratios.clear();
-  for (std::size_t i = first, chord = 0; i < last; ++i) {
-    while (chord + 1 < chord_onsets.size() && chord_onsets[chord + 1] <= n.onset_s[i]) ++chord;
-    if (chord + 1 >= chord_onsets.size()) break;
-    const double gap = chord_onsets[chord + 1] - n.onset_s[i];
-    if (gap > 0) ratios.push_back((n.offset_s[i] - n.onset_s[i]) / gap);
+  ratios.resize(count);
+  std::size_t ratio_count = 0;
+  for (std::size_t i = first, next = 1; i < last; ++i) {
+    const double onset = n.onset_s[i];
+    next += next < chords && chord_onsets[next] <= onset ? 1 : 0;
+    while (next < chords && chord_onsets[next] <= onset) ++next;
+    if (next >= chords) break;
+    const double gap = chord_onsets[next] - onset;
+    ratios[ratio_count] = (n.offset_s[i] - onset) / gap;
+    ratio_count += gap > 0 ? 1 : 0;
   }
-  f.articulation = median(ratios);
+  ratios.resize(ratio_count);
+  f.articulation = median(ratios, buffers.band);
 
   // Polyphony. ∫ sounding(t) dt is the sum of the notes' durations; ∫ [sounding(t) > 0] dt is the length
   // of the union of their spans, swept in onset order (notes are sorted by onset); the most notes

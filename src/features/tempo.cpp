@@ -1,6 +1,9 @@
 #include <continuo/features/tempo.hpp>
 
+#include "features/order_statistics.hpp"
+
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -60,18 +63,19 @@ struct workspace {
   onset_events events;
   onset_events strong;  ///< All the events while the tracker's first pass runs on the strong ones.
   std::vector<std::uint8_t> lowest;
-  std::vector<std::uint8_t> sorted_lowest;
-  std::vector<std::int64_t> halves;  ///< Event times in half lag bins from the first.
-  std::vector<double> bass_weight;   ///< weight x bass.
-  std::vector<double> half_lags;     ///< Both lag histograms in half bins, interleaved (all, bass).
-  std::vector<double> lags;          ///< Both lag histograms, interleaved (all, bass) per bin.
-  std::vector<double> smoothed;      ///< The smoothed histogram of all events.
+  std::vector<std::int64_t> halves;       ///< Event times in half lag bins from the first.
+  std::vector<std::int64_t> bass_halves;  ///< The same of the bass events.
+  std::vector<double> bass_weight;        ///< Their weights.
+  std::vector<double> half_lags;          ///< Both lag histograms in half bins, all events' then the bass's.
+  std::vector<double> lags;               ///< Both lag histograms, interleaved (all, bass) per bin.
+  std::vector<double> smoothed;           ///< The smoothed histogram of all events.
   std::vector<double> smoothed_bass;
   std::vector<double> own;  ///< The beat tracker's columns.
   std::vector<double> score;
   std::vector<std::uint32_t> from;
   std::vector<std::uint8_t> span;
   std::vector<double> candidate;  ///< Scores of one event's predecessors.
+  std::vector<double> band;       ///< For lower_median.
   double a_max = 1;               ///< Maxima of the smoothed histograms in the tempo range.
   double bass_max = 1;
   double event_rate_hz = 0;                      ///< Events per second over the notes' span (at least 1 s).
@@ -86,38 +90,69 @@ workspace& thread_workspace() {
 /// Merges onsets into `w.events`.
 void merge_onsets(std::span<const seconds_t> onset_s, std::span<const std::uint8_t> velocity,
                   std::span<const std::uint8_t> pitch, seconds_t merge_window_s, workspace& w) {
+  static constexpr auto velocity_share = [] {
+    std::array<double, 256> share{};
+    for (std::size_t v = 0; v < share.size(); ++v) share[v] = static_cast<double>(v) / 127.0;
+    return share;
+  }();
   onset_events& events = w.events;
-  events.time_s.clear();
-  events.weight.clear();
-  events.bass.clear();
-  w.lowest.clear();
   const std::size_t n = std::min({onset_s.size(), velocity.size(), pitch.size()});
-  std::size_t i = 0;
-  while (i < n) {
-    const double t0 = onset_s[i];
-    double sum = 0;
-    std::uint8_t low = 127;
-    std::size_t j = i;
-    while (j < n && onset_s[j] - t0 <= merge_window_s) {
-      sum += velocity[j] / 127.0;
-      low = std::min(low, pitch[j]);
-      ++j;
-    }
-    if (std::isfinite(t0) && sum > 0) {
-      events.time_s.push_back(t0);
-      events.weight.push_back(std::sqrt(sum));
-      w.lowest.push_back(low);
-    }
-    i = j;
+  events.time_s.resize(n + 1);
+  events.weight.resize(n + 1);
+  w.lowest.resize(n + 1);
+  // One pass, without a branch per note (how many notes an event holds is anyone's guess): the event
+  // being merged is written at slot `count` after every note, and kept (count moves on) when the next
+  // note starts another.
+  std::size_t count = 0;
+  double t0 = n > 0 ? onset_s[0] : 0.0;
+  double sum = 0;
+  std::uint8_t low = 127;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double onset = onset_s[i];
+    const bool starts = !(onset - t0 <= merge_window_s);
+    count += starts && std::isfinite(t0) && sum > 0 ? 1 : 0;
+    t0 = starts ? onset : t0;
+    sum = (starts ? 0.0 : sum) + velocity_share[velocity[i]];
+    low = std::min(starts ? std::uint8_t{127} : low, pitch[i]);
+    events.time_s[count] = t0;
+    events.weight[count] = sum;
+    w.lowest[count] = low;
   }
-  if (!w.lowest.empty()) {
-    w.sorted_lowest = w.lowest;
-    auto& sorted = w.sorted_lowest;
-    const auto k = sorted.size() * 3 / 10;
-    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(k), sorted.end());
-    const std::uint8_t threshold = sorted[k];
-    events.bass.resize(w.lowest.size());
-    for (std::size_t e = 0; e < w.lowest.size(); ++e) events.bass[e] = w.lowest[e] <= threshold ? 1.0 : 0.0;
+  count += n > 0 && std::isfinite(t0) && sum > 0 ? 1 : 0;
+  events.time_s.resize(count);
+  events.weight.resize(count);
+  w.lowest.resize(count);
+  for (double& weight : events.weight) weight = std::sqrt(weight);
+  events.bass.clear();
+  if (count > 0) {
+    // The lowest pitch of the lowest 30 % of the events, counted rather than selected.
+    std::array<std::size_t, 256> events_at{};
+    for (const std::uint8_t p : w.lowest) ++events_at[p];
+    const std::size_t k = count * 3 / 10;
+    std::size_t threshold = 0;
+    for (std::size_t at_or_below = events_at[0]; at_or_below <= k; at_or_below += events_at[threshold]) ++threshold;
+    events.bass.resize(count);
+    for (std::size_t e = 0; e < count; ++e) events.bass[e] = w.lowest[e] <= threshold ? 1.0 : 0.0;
+  }
+}
+
+/// Adds w_i x w_j at half-bin lag d = halves[j] - halves[i] of `h`, for every pair i < j of events with
+/// min_half <= d <= max_half (events in time order).
+void count_pairs(std::span<const std::int64_t> halves, std::span<const double> weight, std::int64_t min_half,
+                 std::int64_t max_half, double* h) {
+  const std::size_t n = halves.size();
+  std::size_t j_start = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int64_t qi = halves[i];
+    const double wi = weight[i];
+    j_start = std::max(j_start, i + 1);
+    while (j_start < n && halves[j_start] - qi < min_half) ++j_start;
+    for (std::size_t j = j_start; j < n; ++j) {
+      const std::int64_t d = halves[j] - qi;
+      if (d > max_half) break;
+      if (d < min_half) continue;  // only when onsets are out of order
+      h[d] += wi * weight[j];
+    }
   }
 }
 
@@ -125,59 +160,47 @@ void merge_onsets(std::span<const seconds_t> onset_s, std::span<const std::uint8
 /// interleaved: the weighted count of event pairs whose distance is each lag, lags 0, lag_step_s, ...,
 /// (bins - 1) * lag_step_s, at [2 * bin] (all) and [2 * bin + 1] (bass).
 ///
-/// Why times in half bins: a pair then costs an integer subtraction and two additions, where a lag in
-/// seconds split between its two nearest bins costs a conversion and four; the pairs are counted at the
+/// Why times in half bins: a pair then costs an integer subtraction and an addition, where a lag in
+/// seconds split between its two nearest bins costs a conversion and two; the pairs are counted at the
 /// half-bin lag, then each half bin between two bins is split between them. A lag moves by at most half
 /// a bin (5 ms, against a smoothing of 15 ms and more); docs/tempo_key.md shows the accuracy unchanged.
+/// Why the bass pairs in a pass of their own, over the bass events only: a tenth of the pairs are
+/// bass-bass; counting every pair in both histograms (adding 0 for the others) cost a third more.
 void measure_lags(double max_lag_s, workspace& w) {
   const onset_events& events = w.events;
   const std::size_t n = events.size();
   const auto bins = static_cast<std::size_t>(max_lag_s / lag_step_s) + 2;
   constexpr double halves_per_s = 2 / lag_step_s;
   w.halves.resize(n);
-  w.bass_weight.resize(n);
+  w.bass_halves.clear();
+  w.bass_weight.clear();
   const double t0 = events.time_s.front();
   for (std::size_t k = 0; k < n; ++k) {
     w.halves[k] = static_cast<std::int64_t>(std::llround((events.time_s[k] - t0) * halves_per_s));
-    w.bass_weight[k] = events.weight[k] * events.bass[k];
-  }
-  // Counted in half bins, (all, bass) interleaved.
-  const auto max_half = static_cast<std::int64_t>(max_lag_s * halves_per_s);
-  const auto min_half = static_cast<std::int64_t>(std::ceil(min_lag_s * halves_per_s));
-  w.half_lags.assign(2 * static_cast<std::size_t>(max_half + 1), 0.0);
-  double* h = w.half_lags.data();
-  const std::int64_t* halves = w.halves.data();
-  const double* weight = events.weight.data();
-  const double* bass_weight = w.bass_weight.data();
-  std::size_t j_start = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::int64_t qi = halves[i];
-    const double wi = weight[i];
-    const double bi = bass_weight[i];
-    j_start = std::max(j_start, i + 1);
-    while (j_start < n && halves[j_start] - qi < min_half) ++j_start;
-    for (std::size_t j = j_start; j < n; ++j) {
-      const std::int64_t d = halves[j] - qi;
-      if (d > max_half) break;
-      if (d < min_half) continue;  // only when onsets are out of order
-      double* at = h + 2 * d;
-      // A pair that is not bass-bass adds 0 to the bass histogram: cheaper than a branch that
-      // mispredicts on a third of the pairs.
-      at[0] += wi * weight[j];
-      at[1] += bi * bass_weight[j];
+    if (events.bass[k] != 0) {
+      w.bass_halves.push_back(w.halves[k]);
+      w.bass_weight.push_back(events.weight[k] * events.bass[k]);
     }
   }
+  const auto max_half = static_cast<std::int64_t>(max_lag_s * halves_per_s);
+  const auto min_half = static_cast<std::int64_t>(std::ceil(min_lag_s * halves_per_s));
+  const auto halves = static_cast<std::size_t>(max_half + 1);
+  w.half_lags.assign(2 * halves, 0.0);
+  double* all = w.half_lags.data();
+  double* bass = all + halves;
+  count_pairs(w.halves, events.weight, min_half, max_half, all);
+  count_pairs(w.bass_halves, w.bass_weight, min_half, max_half, bass);
   w.lags.assign(2 * bins, 0.0);
-  for (std::size_t q = 0; q <= static_cast<std::size_t>(max_half); ++q) {
+  for (std::size_t q = 0; q < halves; ++q) {
     const std::size_t b = q / 2;
     if (q % 2 == 0) {
-      w.lags[2 * b] += h[2 * q];
-      w.lags[2 * b + 1] += h[2 * q + 1];
+      w.lags[2 * b] += all[q];
+      w.lags[2 * b + 1] += bass[q];
     } else {
-      w.lags[2 * b] += 0.5 * h[2 * q];
-      w.lags[2 * b + 1] += 0.5 * h[2 * q + 1];
-      w.lags[2 * b + 2] += 0.5 * h[2 * q];
-      w.lags[2 * b + 3] += 0.5 * h[2 * q + 1];
+      w.lags[2 * b] += 0.5 * all[q];
+      w.lags[2 * b + 1] += 0.5 * bass[q];
+      w.lags[2 * b + 2] += 0.5 * all[q];
+      w.lags[2 * b + 3] += 0.5 * bass[q];
     }
   }
 }
@@ -219,22 +242,41 @@ const smoothing_kernel& kernel_for(std::size_t bins, std::unique_ptr<smoothing_k
 }
 
 /// Smooths the interleaved histograms `w.lags` by kernel `k` (built for their bins) into `w.smoothed` and
-/// `w.smoothed_bass`. Both sums of a bin advance together: two independent chains of additions.
+/// `w.smoothed_bass`. Each sum adds its terms in order, as a plain loop over a bin's weights would; why
+/// four bins at a time: a bin's two sums are chains of dependent additions, and eight chains keep the
+/// adders busy where two left them waiting (the smoothing of a 30 s window cost as much as its pairs).
 void smooth(const smoothing_kernel& k, workspace& w) {
+  constexpr std::size_t group = 4;
   const std::size_t bins = w.lags.size() / 2;
   w.smoothed.resize(bins);
   w.smoothed_bass.resize(bins);
-  const double* weight = k.weight.data();
-  for (std::size_t b = 0; b < bins; ++b) {
-    const double* in = w.lags.data() + 2 * k.first[b];
-    double all = 0;
-    double bass = 0;
-    for (std::uint32_t i = k.offset[b]; i < k.offset[b + 1]; ++i, in += 2) {
-      all += weight[i] * in[0];
-      bass += weight[i] * in[1];
+  // The last group overlaps the one before it (max_lag_s gives at least 52 bins): its bins are computed
+  // twice, to the same values.
+  for (std::size_t from = 0; from < bins; from += group) {
+    const std::size_t b = std::min(from, bins - group);
+    std::array<const double*, group> weight{};
+    std::array<const double*, group> in{};
+    std::array<std::size_t, group> taps{};
+    for (std::size_t g = 0; g < group; ++g) {
+      weight[g] = k.weight.data() + k.offset[b + g];
+      in[g] = w.lags.data() + 2 * k.first[b + g];
+      taps[g] = k.offset[b + g + 1] - k.offset[b + g];
     }
-    w.smoothed[b] = all;
-    w.smoothed_bass[b] = bass;
+    std::array<double, group> all{};
+    std::array<double, group> bass{};
+    const auto add_tap = [&](std::size_t g, std::size_t i) {
+      all[g] += weight[g][i] * in[g][2 * i];
+      bass[g] += weight[g][i] * in[g][2 * i + 1];
+    };
+    const std::size_t common = *std::min_element(taps.begin(), taps.end());
+    for (std::size_t i = 0; i < common; ++i) {
+      for (std::size_t g = 0; g < group; ++g) add_tap(g, i);
+    }
+    for (std::size_t g = 0; g < group; ++g) {
+      for (std::size_t i = common; i < taps[g]; ++i) add_tap(g, i);
+      w.smoothed[b + g] = all[g];
+      w.smoothed_bass[b + g] = bass[g];
+    }
   }
 }
 
@@ -428,19 +470,23 @@ void keep_strong_events(workspace& w) {
   std::swap(w.events, w.strong);
   const onset_events& all = w.strong;
   onset_events& strong = w.events;
-  strong.time_s.clear();
-  strong.weight.clear();
-  strong.bass.clear();
   double mean = 0;
   for (std::size_t k = 0; k < all.size(); ++k) mean += all.weight[k] * (1 + all.bass[k]);
   mean /= static_cast<double>(std::max<std::size_t>(all.size(), 1));
+  // Every event is written at slot `kept`, which moves on past the strong ones: no branch per event.
+  strong.time_s.resize(all.size());
+  strong.weight.resize(all.size());
+  strong.bass.resize(all.size());
+  std::size_t kept = 0;
   for (std::size_t k = 0; k < all.size(); ++k) {
-    if (all.weight[k] * (1 + all.bass[k]) >= strong_event_share * mean) {
-      strong.time_s.push_back(all.time_s[k]);
-      strong.weight.push_back(all.weight[k]);
-      strong.bass.push_back(all.bass[k]);
-    }
+    strong.time_s[kept] = all.time_s[k];
+    strong.weight[kept] = all.weight[k];
+    strong.bass[kept] = all.bass[k];
+    kept += all.weight[k] * (1 + all.bass[k]) >= strong_event_share * mean ? 1 : 0;
   }
+  strong.time_s.resize(kept);
+  strong.weight.resize(kept);
+  strong.bass.resize(kept);
 }
 
 /// Returns the local tempo curve of a chain: at each step, the median period of the steps within
@@ -467,12 +513,10 @@ std::vector<std::pair<double, double>> local_periods(const std::vector<beat_step
 }
 
 /// Returns the lower median of `values` (the element at (size - 1) / 2 in sorted order), which it
-/// reorders; 0 if empty. O(n): a selection, not a sort.
-double lower_median(std::vector<double>& values) {
+/// reorders (with `band` as scratch); 0 if empty. O(n): a selection, not a sort.
+double lower_median(std::vector<double>& values, std::vector<double>& band) {
   if (values.empty()) return 0;
-  const auto mid = values.begin() + static_cast<std::ptrdiff_t>((values.size() - 1) / 2);
-  std::nth_element(values.begin(), mid, values.end());
-  return *mid;
+  return detail::select_order_pair(values, (values.size() - 1) / 2, band).at;
 }
 
 /// Returns the level model's features of beat period t (tempo_candidate::features), from the smoothed
@@ -616,11 +660,11 @@ bool track(const tempo_candidate& best, workspace& w, tempo_estimate& out) {
       periods.insert(periods.end(), static_cast<std::size_t>(steps[k].beats), t / b);
       if (end == steps.size()) break;
     }
-    period = lower_median(periods);
+    period = lower_median(periods, w.band);
     // Robust spread of ln(inter-beat interval): 1.4826 x the median absolute deviation.
     const double ln_med = std::log(period);
     for (double& p : periods) p = std::abs(std::log(p) - ln_med);
-    out.tempo_spread = 1.4826 * lower_median(periods);
+    out.tempo_spread = 1.4826 * lower_median(periods, w.band);
   }
   out.beat_period_s = period;
   out.bpm = 60.0 / period;
