@@ -169,7 +169,8 @@ class performance_builder {
     ++out_.track_count;
   }
 
-  void channel(tick_t tick, std::uint8_t status, std::uint8_t data1, std::uint8_t data2) {
+  // Inlined into both of the decoder's loops, which GCC would otherwise call it from: +2-3 %.
+  [[gnu::always_inline]] void channel(tick_t tick, std::uint8_t status, std::uint8_t data1, std::uint8_t data2) {
     ++out_.event_count;
     const auto ch = static_cast<std::uint8_t>(status & 0x0FU);
     const unsigned kind = status >> 4U;
