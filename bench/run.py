@@ -61,7 +61,8 @@ STEADY_HEAP_ENV = {
 }
 
 LEVELS = ("events", "ticks", "seconds")
-CPP_LEVELS = ("continuo/events", "continuo/ticks", "continuo/seconds", "libsmf/events", "libsmf/seconds")
+CPP_LEVELS = ("continuo/events", "continuo/ticks", "continuo/seconds", "continuo/seconds_reused", "libsmf/events",
+              "libsmf/seconds")
 LEVEL_TITLES = {
     "events": "events only",
     "ticks": "notes+pedals (ticks)",
@@ -457,6 +458,12 @@ def group_table(g: group, results: list[timing], symusic_rss: dict[str, float]) 
     if full is not None and sym_ticks is not None:
         notes.append(f"continuo's full read (every CC kept, seconds too) against symusic's tick parse (which keeps "
                      f"every CC): {fmt_ratio(ratio(full, sym_ticks))}.")
+    reused = by.get(("continuo", "seconds_reused"))
+    sym_seconds = by.get(("symusic", "seconds"))
+    if reused is not None:
+        notes.append(f"The same full read through one `performance_reader` reused from file to file (a batch "
+                     f"job's way: no memory allocated once the buffers have grown): {fmt_mb(reused)} MB/s, "
+                     f"{fmt_ratio(ratio(reused, sym_seconds))} symusic's seconds parse.")
     counts = []
     for tool, level in (("continuo", "seconds"), ("symusic", "ticks"), ("libsmf", "seconds")):
         t = by.get((tool, level))

@@ -146,8 +146,10 @@ void extend_rows_by_sustain(std::span<note_row> rows, std::span<const pedal_span
 /// Builds a performance from the decoder's events, one track at a time.
 class performance_builder {
  public:
-  performance_builder(performance& out, const performance_options& options, std::size_t input_size)
-      : out_(out), options_(options) {
+  performance_builder(performance& out, const performance_options& options, std::size_t input_size,
+                      std::vector<note_row>& rows)
+      : out_(out), options_(options), rows_(rows) {
+    rows_.clear();
     // Piano recordings hold about a note per 12 bytes (ASAP: 12.6 on average): reserving that many
     // rows spares the typical file a reallocation, which would hold old and new rows at once. Files
     // with fewer notes waste at most twice their size, and the reserve stops at 4 Mi rows (96 MiB,
@@ -256,7 +258,6 @@ class performance_builder {
       sort_rows(rows_, {0});  // a changed offset can reorder notes that tie on everything before it
     }
     store_columns(rows_, out.tempo, out.notes);
-    rows_ = {};  // freed before the pedals are sorted
     std::sort(out.pedals.begin(), out.pedals.end(), [](const pedal_span& a, const pedal_span& b) {
       return std::tie(a.onset_tick, a.kind, a.channel, a.track, a.offset_tick) <
              std::tie(b.onset_tick, b.kind, b.channel, b.track, b.offset_tick);
@@ -395,7 +396,7 @@ class performance_builder {
   midi::division division_{};
   std::uint16_t track_ = 0;
   std::vector<tempo_change> tempo_changes_;
-  std::vector<note_row> rows_;     // the notes in file order, track after track
+  std::vector<note_row>& rows_;    // the notes in file order, track after track (the caller's buffer)
   std::vector<std::size_t> runs_;  // first row of each track: each run is sorted by onset
   // Open notes of each (channel, pitch): singly linked lists through offset_tick (see next_of).
   std::array<std::uint32_t, key_count> head_{};
@@ -407,18 +408,57 @@ class performance_builder {
   std::vector<diagnostic> model_diagnostics_;
 };
 
+/// Empties `perf` but keeps the memory of its large vectors: every field as in a new performance.
+void clear_keeping_memory(performance& perf) {
+  performance fresh;
+  const auto keep = [](auto& from, auto& to) {
+    from.clear();
+    to.swap(from);
+  };
+  fresh.notes = std::move(perf.notes);  // resized to the new count when they are written
+  keep(perf.pedals, fresh.pedals);
+  keep(perf.controls, fresh.controls);
+  keep(perf.programs, fresh.programs);
+  keep(perf.pitch_bends, fresh.pitch_bends);
+  perf = std::move(fresh);
+}
+
+/// Reads `bytes` into an empty `out`, staging notes in `rows`.
+void read_into(std::span<const std::uint8_t> bytes, const performance_options& options, std::vector<note_row>& rows,
+               performance& out) {
+  performance_builder builder(out, options, bytes.size(), rows);
+  const read_status status = midi::detail::decode(bytes, options.read, out.diagnostics, builder);
+  if (status == read_status::invalid && out.track_count == 0) {
+    store_columns({}, out.tempo, out.notes);  // a reused performance still holds the last file's notes
+    out.status = status;
+    return;
+  }
+  builder.finish(status);
+}
+
 }  // namespace
 
 performance read_performance(std::span<const std::uint8_t> bytes, const performance_options& options) {
   performance perf;
-  performance_builder builder(perf, options, bytes.size());
-  const read_status status = midi::detail::decode(bytes, options.read, perf.diagnostics, builder);
-  if (status == read_status::invalid && perf.track_count == 0) {
-    perf.status = status;
-    return perf;
-  }
-  builder.finish(status);
+  std::vector<note_row> rows;
+  read_into(bytes, options, rows, perf);
   return perf;
+}
+
+struct performance_reader::staging {
+  std::vector<note_row> rows;
+};
+
+performance_reader::performance_reader(performance_options options)
+    : options_(options), staging_(std::make_unique<staging>()) {}
+performance_reader::~performance_reader() = default;
+performance_reader::performance_reader(performance_reader&&) noexcept = default;
+performance_reader& performance_reader::operator=(performance_reader&&) noexcept = default;
+
+void performance_reader::read(std::span<const std::uint8_t> bytes, performance& out) {
+  if (!staging_) staging_ = std::make_unique<staging>();  // after a move
+  clear_keeping_memory(out);
+  read_into(bytes, options_, staging_->rows, out);
 }
 
 void extend_by_sustain(performance& perf) {

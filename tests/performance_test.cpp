@@ -6,6 +6,7 @@
 
 #include "support/test_support.hpp"
 
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -198,6 +199,56 @@ TEST(performance, sorts_a_chord_of_100k_notes_on_one_tick) {
   const auto p = read_body(body);
   ASSERT_EQ(p.notes.size(), 100'000U);
   EXPECT_TRUE(std::is_sorted(p.notes.pitch.begin(), p.notes.pitch.end()));
+}
+
+TEST(performance_reader, reads_each_file_as_read_performance_does_whatever_came_before) {
+  // A long multi-track file, a short one, a damaged one, one with nothing usable, each read strict and
+  // lenient, with sustain, through one reader into one performance: every result equals a fresh read.
+  bytes long_body;
+  for (int i = 0; i < 3000; ++i) {
+    const auto pitch = static_cast<std::uint8_t>(40 + i % 50);
+    const bytes event{0x05, 0x90, pitch, 70, 0x00, 0xB0, 64, static_cast<std::uint8_t>(i % 2 == 0 ? 100 : 0),
+                      0x30, 0x80, pitch, 0};
+    long_body.insert(long_body.end(), event.begin(), event.end());
+  }
+  const std::vector<bytes> files{
+      smf().header(1, 2, 96).track(cat({long_body, end_of_track})).track(cat({overlapping, end_of_track})),
+      smf().header(0, 1, 96).track(cat({overlapping, end_of_track})),
+      smf().header(0, 1, 96).track(cat({overlapping, {0x00, 0x90, 61}})),  // cut off: repaired
+      bytes{'M', 'T', 'h', 'd'},                                           // invalid, nothing read
+      smf().header(1, 2, 96).track(cat({long_body, end_of_track})).track(cat({overlapping, end_of_track})),
+  };
+  for (const bool strict : {false, true}) {
+    const continuo::performance_options options{.read = {.strict = strict}, .sustain = true};
+    continuo::performance_reader reader(options);
+    performance perf;
+    for (std::size_t k = 0; k < files.size(); ++k) {
+      SCOPED_TRACE("file " + std::to_string(k) + (strict ? ", strict" : ", lenient"));
+      reader.read(files[k], perf);
+      EXPECT_EQ(perf, continuo::read_performance(files[k], options));
+    }
+  }
+}
+
+TEST(performance_reader, reuses_the_memory_of_an_earlier_read) {
+  bytes body;
+  for (int i = 0; i < 2000; ++i) {
+    const bytes event{0x05, 0x90, 60, 70, 0x00, 0xB0, 64, 100, 0x30, 0x80, 60, 0, 0x00, 0xB0, 64, 0};
+    body.insert(body.end(), event.begin(), event.end());
+  }
+  const auto file = smf().header(0, 1, 96).track(cat({body, end_of_track}));
+  continuo::performance_reader reader;
+  performance perf;
+  reader.read(file, perf);
+  const auto* onsets = perf.notes.onset_s.data();
+  const auto* controls = perf.controls.data();
+  ASSERT_EQ(perf.notes.size(), 2000U);
+  reader.read(smf().header(0, 1, 96).track(cat({overlapping, end_of_track})), perf);  // smaller
+  EXPECT_EQ(perf.notes.size(), 2U);
+  reader.read(file, perf);
+  EXPECT_EQ(perf.notes.onset_s.data(), onsets);  // the same memory, not a new allocation
+  EXPECT_EQ(perf.controls.data(), controls);
+  EXPECT_EQ(perf, continuo::read_performance(file));
 }
 
 TEST(performance, reads_a_24_hour_take_at_960_ppq) {

@@ -542,5 +542,23 @@ TEST(corpus, read_smf_and_read_performance_grade_every_file_alike) {
   EXPECT_EQ(files, 1U + 63U + 666U + 73U + 30U + 1U + 1074U);
 }
 
+TEST(corpus, one_performance_reader_reads_every_file_as_read_performance_does) {
+  // Files of every size and state one after another through the same memory, in both modes.
+  CONTINUO_CORPUS_OR_SKIP(corpus);
+  for (const bool strict : {false, true}) {
+    const performance_options options{.read = {.strict = strict}};
+    performance_reader reader(options);
+    performance perf;
+    for (const char* folder : {"drywetmidi", "jazz-soft", "symusic", "large"}) {
+      for (const auto& path : files_under(corpus / folder)) {
+        SCOPED_TRACE(path.string() + (strict ? ", strict" : ", lenient"));
+        const auto bytes = load_file(path);
+        reader.read(bytes, perf);
+        ASSERT_EQ(perf, read_performance(bytes, options));
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace continuo
