@@ -97,6 +97,17 @@ TEST(tempo, empty_and_tiny_inputs_give_no_estimate_and_zero_confidence) {
   EXPECT_EQ(continuo::estimate_tempo(chord).confidence, 0.0);
 }
 
+TEST(tempo, a_nan_onset_or_a_negative_merge_window_neither_hangs_nor_spoils_the_estimate) {
+  // Both once made the loop that merges onsets into events stop advancing.
+  auto scale = metronomic_scale(0.5, 64);
+  scale.onset_s[0] = std::nan("");
+  scale.onset_s[31] = std::nan("");
+  EXPECT_TRUE(same_up_to_level(continuo::estimate_tempo(scale).beat_period_s, 0.5));
+  continuo::tempo_options options;
+  options.merge_window_s = -1;
+  EXPECT_TRUE(same_up_to_level(continuo::estimate_tempo(metronomic_scale(0.5, 64), options).beat_period_s, 0.5));
+}
+
 TEST(tempo, a_range_of_notes_is_estimated_on_its_own) {
   note_columns n = metronomic_scale(0.5, 40);  // 1 s .. 20.5 s at 120 bpm
   const note_columns second = metronomic_scale(0.4, 50);
