@@ -140,7 +140,7 @@ struct performance {
 /// Where read_performance allocates its result and staging afresh for every file, a reader keeps its
 /// staging and reuses the memory of the performance it reads into, so that once they have grown to
 /// the largest file a read allocates nothing and touches no fresh pages (a 24-hour take reads about
-/// 1.5 times as fast: bench/README.md).
+/// 1.8 times as fast: bench/README.md).
 ///
 ///     continuo::performance_reader reader({.keep_controls = false});
 ///     continuo::performance perf;

@@ -197,18 +197,17 @@ class event_list_builder {
   void channel(tick_t tick, std::uint8_t status, std::uint8_t data1, std::uint8_t data2) {
     out_.events.emplace_back(tick, status, data1, data2);
   }
-  void meta(tick_t tick, std::uint8_t type, std::span<const std::uint8_t> data) { store(tick, 0xFF, type, data); }
-  void sysex(tick_t tick, std::uint8_t status, std::span<const std::uint8_t> data) { store(tick, status, 0, data); }
+  void meta(tick_t tick, std::uint8_t type, std::span<const std::uint8_t> data) {
+    out_.append({tick, 0xFF, type}, data);
+  }
+  void sysex(tick_t tick, std::uint8_t status, std::span<const std::uint8_t> data) {
+    out_.append({tick, status}, data);
+  }
   void end_track(tick_t /*tick*/, std::uint64_t /*offset*/) {
     out_.tracks.back().count = out_.events.size() - out_.tracks.back().first;
   }
 
  private:
-  void store(tick_t tick, std::uint8_t status, std::uint8_t data1, std::span<const std::uint8_t> data) {
-    out_.payload_spans.push_back({out_.events.size(), out_.payload_bytes.size(), data.size()});
-    out_.events.emplace_back(tick, status, data1);
-    out_.payload_bytes.insert(out_.payload_bytes.end(), data.begin(), data.end());
-  }
   smf_file& out_;
 };
 

@@ -34,7 +34,6 @@ void put_be(std::vector<std::uint8_t>& out, std::uint32_t value, int bytes) {
 
 /// One event on its way into a track, with the key that orders simultaneous events.
 struct pending {
-  tick_t tick;
   int order;          // the class of event at one tick: see to_smf
   std::int64_t rank;  // the order within a class
   event e;
@@ -128,7 +127,7 @@ smf_file to_smf(const performance& perf, const write_options& options) {
       throw error("tick " + std::to_string(tick) + " (" + std::to_string(at) +
                   " in the output's division) is outside 0 to 2^40 - 1, what an event holds");
     }
-    tracks[track].push_back({at, order, rank, e.at(at), std::move(data)});
+    tracks[track].push_back({order, rank, e.at(at), std::move(data)});
   };
 
   if (!target.is_smpte()) {
@@ -210,12 +209,12 @@ smf_file to_smf(const performance& perf, const write_options& options) {
   const tick_t end = rescale(perf.duration_tick);
   for (auto& events : tracks) {
     std::stable_sort(events.begin(), events.end(), [](const pending& a, const pending& b) {
-      return std::tie(a.tick, a.order, a.rank) < std::tie(b.tick, b.order, b.rank);
+      return std::tuple(a.e.tick(), a.order, a.rank) < std::tuple(b.e.tick(), b.order, b.rank);
     });
     file.begin_track();
     for (const auto& p : events) file.append(p.e, p.data);
     // Every track lasts to the end of the performance, so a pedal held at the end stays held there.
-    const tick_t last = events.empty() ? 0 : events.back().tick;
+    const tick_t last = events.empty() ? 0 : events.back().e.tick();
     file.append({std::max(end, last), 0xFF, meta::end_of_track});
   }
   return file;
