@@ -1,7 +1,7 @@
 /// continuo_bench: the C++ half of the benchmark suite (bench/run.py is the other half).
 ///
 ///     continuo_bench run [--budget S] [--min-repeats N] [--max-repeats N] [--only TOOL/LEVEL,...] SOURCE...
-///     continuo_bench generate --out DIR [--seed N] [--takes HOURS:PPQ[:off],...]
+///     continuo_bench generate --out DIR [--seed N] [--takes HOURS:PPQ[:off][*COPIES],...]
 ///     continuo_bench features [--budget S] [--min-repeats N] [--max-repeats N] [--window S] [--only OP,...] SOURCE...
 ///
 /// `run` loads every SOURCE (a file, a folder, or @list) into memory, then times each tool and
@@ -369,14 +369,32 @@ int run(const std::vector<std::string>& args) {
   return 0;
 }
 
-take_spec parse_take(const std::string& text, std::uint64_t seed) {
-  take_spec spec;
-  spec.seed = seed;
+/// Takes of one kind: `copies` takes of one length and style, each of its own random content.
+struct take_kind {
+  take_spec spec;  ///< the first copy's; copy k draws from spec.seed + k * copy_seed_step
+  int copies = 1;
+};
+
+/// Seeds of copies of a take lie this far apart (the golden-ratio increment of splitmix64).
+constexpr std::uint64_t copy_seed_step = 0x9E3779B97F4A7C15ULL;
+
+take_kind parse_take(std::string text, std::uint64_t seed) {
+  take_kind kind;
+  take_spec& spec = kind.spec;
+  const std::string whole = text;
+  if (const auto star = text.find('*'); star != std::string::npos) {
+    std::size_t used = 0;
+    kind.copies = std::stoi(text.substr(star + 1), &used);
+    if (used != text.size() - star - 1 || kind.copies < 1 || kind.copies > 1000) {
+      throw std::runtime_error("copies of a take must be 1 to 1000, not " + whole);
+    }
+    text.resize(star);
+  }
   std::vector<std::string> parts;
   std::stringstream in(text);
   for (std::string part; std::getline(in, part, ':');) parts.push_back(part);
   if (parts.size() < 2 || parts.size() > 3 || (parts.size() == 3 && parts[2] != "off")) {
-    throw std::runtime_error("a take is HOURS:PPQ or HOURS:PPQ:off, not " + text);
+    throw std::runtime_error("a take is HOURS:PPQ[:off][*COPIES], not " + whole);
   }
   spec.hours = std::stod(parts[0]);
   const int ppq = std::stoi(parts[1]);
@@ -385,7 +403,7 @@ take_spec parse_take(const std::string& text, std::uint64_t seed) {
   spec.note_off_messages = parts.size() == 3;
   // Each take draws from its own stream, so that adding a take does not change the others.
   spec.seed = seed * 1'000'003ULL + static_cast<std::uint64_t>(spec.hours * 60) * 7919ULL + spec.ticks_per_quarter;
-  return spec;
+  return kind;
 }
 
 int generate(const std::vector<std::string>& args) {
@@ -412,12 +430,22 @@ int generate(const std::vector<std::string>& args) {
   std::stringstream list(takes);
   std::cout << "[";
   bool first = true;
+  std::vector<std::pair<take_spec, int>> takes_to_write;  // each copy of each kind, with its copy number
   for (std::string text; std::getline(list, text, ',');) {
-    const take_spec spec = parse_take(text, seed);
+    const take_kind kind = parse_take(text, seed);
+    for (int copy = 0; copy < kind.copies; ++copy) {
+      take_spec spec = kind.spec;
+      spec.seed += static_cast<std::uint64_t>(copy) * copy_seed_step;
+      takes_to_write.emplace_back(spec, copy);
+    }
+  }
+  for (const auto& [spec, copy] : takes_to_write) {
     const practice_take take = make_practice_take(spec);
-    char name[96];
-    std::snprintf(name, sizeof name, "take-%gh-ppq%u%s-seed%llu.mid", spec.hours, unsigned{spec.ticks_per_quarter},
-                  spec.note_off_messages ? "-noteoff" : "", static_cast<unsigned long long>(seed));
+    char name[112];
+    // The first copy keeps the name (and the content) of a take without copies.
+    std::snprintf(name, sizeof name, "take-%gh-ppq%u%s-seed%llu%s.mid", spec.hours, unsigned{spec.ticks_per_quarter},
+                  spec.note_off_messages ? "-noteoff" : "", static_cast<unsigned long long>(seed),
+                  copy == 0 ? "" : ("-" + std::to_string(copy)).c_str());
     const std::string path = (std::filesystem::path(out_dir) / name).string();
     // Rewritten only when different, so that the file's time stamp says when its content changed.
     bool same = false;
@@ -437,7 +465,8 @@ int generate(const std::vector<std::string>& args) {
     }
     const auto& s = take.stats;
     std::cout << (first ? "\n  " : ",\n  ") << "{\"path\": " << json_string(path)
-              << ", \"hours\": " << json_number(spec.hours) << ", \"ticks_per_quarter\": " << spec.ticks_per_quarter
+              << ", \"hours\": " << json_number(spec.hours) << ", \"copy\": " << copy
+              << ", \"ticks_per_quarter\": " << spec.ticks_per_quarter
               << ", \"note_off_messages\": " << (spec.note_off_messages ? "true" : "false")
               << ", \"bytes\": " << take.bytes.size() << ", \"notes\": " << s.notes
               << ", \"cc64\": " << s.sustain_messages << ", \"cc67\": " << s.soft_messages
@@ -459,7 +488,7 @@ int main(int argc, char** argv) {
   const std::string usage =
       "usage: continuo_bench run [--budget S] [--min-repeats N] [--max-repeats N] [--no-libsmf]\n"
       "                          [--only TOOL/LEVEL,...] SOURCE...\n"
-      "       continuo_bench generate --out DIR [--seed N] [--takes HOURS:PPQ[:off],...]\n"
+      "       continuo_bench generate --out DIR [--seed N] [--takes HOURS:PPQ[:off][*COPIES],...]\n"
       "       continuo_bench features [--budget S] [--min-repeats N] [--max-repeats N] [--window S]\n"
       "                               [--only features,features_30s,tempo,tempo_30s,key] SOURCE...\n";
   if (args.empty()) {

@@ -47,9 +47,12 @@ LONG_TAKE_TOLERANCE = 0.10  # 24 h take MB/s within 10 % of the short files' (as
 MEMORY_GOAL = 3.0  # peak extra memory over the file size, on files of 16 KiB or more
 
 # The PPQ and note-off style of each generated take: all three PPQs of the issue, and both ways
-# of releasing keys that digital pianos write. The half-hour take has the 24-hour take's PPQ and
-# style, so that comparing the two isolates the effect of length from that of content.
-TAKES = "0.5:960,2:384,8:480:off,24:960"
+# of releasing keys that digital pianos write. The half-hour takes have the 24-hour take's PPQ and
+# style, so that comparing the two isolates the effect of length from that of content. The short
+# takes come in copies of distinct content (*N), at least 2 MB a group: read again and again, one
+# file of 0.1 MB is learnt by the branch predictor and reads 1.3 times as fast as unseen music
+# (bench/README.md, "Branch prediction").
+TAKES = "0.5:960*16,2:384*4,8:480:off,24:960"
 MIDO_MAX_BYTES = 2_000_000  # mido parses at ~0.5 MB/s: it times a sample of at most this much
 
 # glibc malloc settings of --steady-heap: no mmap below 32 MiB (its maximum), never give the top of
@@ -319,12 +322,17 @@ def find_groups(corpus: Path | None, takes: list[dict[str, Any]]) -> list[group]
             groups.append(group("large", "mahler.mid: 33 orchestral tracks", sorted(large.rglob("*.mid"))))
     else:
         log(f"no corpus at {corpus}: set CONTINUO_CORPUS; only the generated takes are run")
+    by_hours: dict[float, list[dict[str, Any]]] = {}
     for t in takes:
-        hours = t["hours"]
+        by_hours.setdefault(t["hours"], []).append(t)
+    for hours, copies in by_hours.items():
+        t = copies[0]
         style = "note-offs" if t["note_off_messages"] else "velocity-0 note-ons"
-        about = (f"generated {hours:g} h take, PPQ {t['ticks_per_quarter']}, {style}, {t['notes']} notes, "
-                 f"{t['cc64']} CC64, {t['passages']} passages")
-        groups.append(group(f"take-{hours:g}h", about, [Path(t["path"])]))
+        what = "take" if len(copies) == 1 else f"takes of distinct content (seeds)"
+        about = (f"{len(copies)} generated {hours:g} h {what}, PPQ {t['ticks_per_quarter']}, {style}, "
+                 f"{sum(c['notes'] for c in copies)} notes, {sum(c['cc64'] for c in copies)} CC64, "
+                 f"{sum(c['passages'] for c in copies)} passages")
+        groups.append(group(f"take-{hours:g}h", about, [Path(c["path"]) for c in copies]))
     return groups
 
 
@@ -559,7 +567,7 @@ def main() -> int:
     p.add_argument("--max-repeats", type=int, default=200)
     p.add_argument("--quick", action="store_true", help="a short smoke run: budget 0.1 s, one pass minimum")
     p.add_argument("--groups", default="", help="comma-separated group names to run (default: all)")
-    p.add_argument("--takes", default=TAKES, help="takes to generate, HOURS:PPQ[:off],... (default %(default)s)")
+    p.add_argument("--takes", default=TAKES, help="takes to generate, HOURS:PPQ[:off][*COPIES],... (default %(default)s)")
     p.add_argument("--no-mido", action="store_true", help="leave mido out")
     p.add_argument("--no-midly", action="store_true", help="leave midly (Rust, built with cargo) out")
     p.add_argument("--steady-heap", action="store_true",

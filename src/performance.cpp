@@ -27,6 +27,21 @@ struct note_row {
   std::uint16_t track = 0;
 };
 
+/// The builder's working memory, kept from file to file by a performance_reader.
+struct row_staging {
+  std::vector<note_row> rows;  // the notes in file order, track after track
+
+  /// Room for `size` rows after the `used` rows of `rows`, in its spare capacity (growth by
+  /// doubling usually leaves enough), or nullptr. Never a new allocation: a merge buffer of its
+  /// own changed the heap's pattern enough for glibc to return the memory to the kernel after every
+  /// read, and the next read paid page faults for it (bench/README.md).
+  note_row* merge_buffer(std::size_t used, std::size_t size) {
+    if (rows.capacity() - used < size) return nullptr;
+    rows.resize(used + size);  // within the capacity: rows.data() does not move
+    return rows.data() + used;
+  }
+};
+
 /// The total order of notes: onset, pitch, channel, track, offset, velocity, release velocity. The
 /// small fields are compared packed: two comparisons instead of five (multi-track files, whose runs
 /// are merged: corpus/symusic +2 %, mahler.mid +6 %).
@@ -41,35 +56,93 @@ inline bool operator<(const note_row& a, const note_row& b) {
   return how(a) < how(b);
 }
 
-/// Sorts rows into their total order. `runs` holds the first row of each run (a track's notes),
-/// and each run is already sorted by onset, so only notes struck together can be out of order:
-/// each such chord is sorted in place, O(n log g) for chords of g notes. Only files with notes in
-/// several tracks pay for a merge of the runs, O(n log runs). Hostile input (100k notes on one
-/// tick) cannot make this quadratic.
-void sort_rows(std::vector<note_row>& rows, std::vector<std::size_t> runs) {
-  runs.push_back(rows.size());
-  const auto at = [&rows](std::size_t i) { return rows.begin() + static_cast<std::ptrdiff_t>(i); };
-  std::size_t filled_runs = 0;
-  for (std::size_t r = 0; r + 1 < runs.size(); ++r) {
-    filled_runs += runs[r + 1] > runs[r] ? 1 : 0;
-    for (auto first = at(runs[r]), end = at(runs[r + 1]); first != end;) {
+/// Sorts each run of rows (`bounds`: the first row of each run, then the end) by onset, pitch,
+/// channel, track, offset, velocity and release velocity. Each run is already sorted by onset, so
+/// only notes struck together can be out of order: each such chord is sorted in place, O(n log g)
+/// for chords of g notes. Hostile input (100k notes on one tick) cannot make this quadratic.
+void sort_chords(std::span<note_row> rows, std::span<const std::size_t> bounds) {
+  for (std::size_t r = 0; r + 1 < bounds.size(); ++r) {
+    const auto end = rows.begin() + static_cast<std::ptrdiff_t>(bounds[r + 1]);
+    for (auto first = rows.begin() + static_cast<std::ptrdiff_t>(bounds[r]); first != end;) {
       auto last = std::next(first);
       while (last != end && last->onset_tick == first->onset_tick) ++last;
       if (!std::is_sorted(first, last)) std::sort(first, last);
       first = last;
     }
   }
-  if (filled_runs < 2 || std::is_sorted(rows.begin(), rows.end())) return;
-  for (std::size_t width = 1; width + 1 < runs.size(); width *= 2) {
-    for (std::size_t r = 0; r + width < runs.size() - 1; r += 2 * width) {
-      std::inplace_merge(at(runs[r]), at(runs[r + width]), at(runs[std::min(r + 2 * width, runs.size() - 1)]));
-    }
-  }
 }
 
-/// Writes sorted rows into the note columns, with their times in seconds.
-void store_columns(std::span<const note_row> rows, const tempo_map& tempo, note_columns& notes) {
-  const std::size_t n = rows.size();
+/// Rows in their total order: `first`, or `first` and `second` merged.
+struct sorted_rows {
+  std::span<note_row> first;
+  std::span<note_row> second;
+};
+
+/// Merges the sorted runs of rows[0, bounds.back()) (`bounds`: the first row of each run, from 0,
+/// then the end) into one, in pairs, pass after pass, O(n log runs), each pass moving each row once
+/// from one buffer to the other (std::inplace_merge moved it twice and allocated a buffer for every
+/// pair). The result ends in `rows`; `buffer` must have room for bounds.back() rows.
+void merge_runs(note_row* rows, std::vector<std::size_t> bounds, note_row* buffer) {
+  const std::size_t end = bounds.back();
+  note_row* from = rows;
+  note_row* to = buffer;
+  for (std::size_t count = bounds.size() - 1; count > 1;) {
+    std::size_t merged = 0;
+    for (std::size_t r = 0; r < count; r += 2, ++merged) {
+      const std::size_t first = bounds[r];
+      const std::size_t middle = bounds[r + 1];
+      if (r + 1 < count) {
+        std::merge(from + first, from + middle, from + middle, from + bounds[r + 2], to + first);
+      } else {
+        std::copy(from + first, from + middle, to + first);
+      }
+      bounds[merged] = first;  // merged <= r: bounds[r .. r + 2] are read before they are overwritten
+    }
+    bounds[merged] = end;
+    count = merged;
+    std::swap(from, to);
+  }
+  if (from != rows) std::copy(from, from + end, rows);
+}
+
+/// Sorts rows (sort_chords, then a merge of the runs) and returns them in place: as one sorted run,
+/// or, for a file with notes in several tracks, as two sorted runs left for store_columns to merge
+/// (unless `whole`). `runs` holds the first row of each run (a track's notes). Each half of the
+/// runs is merged apart by merge_runs, with the rows' spare capacity as its buffer; without the
+/// room, std::inplace_merge merges them all (mahler.mid, 33 tracks: +19 % with the buffer).
+sorted_rows sort_rows(std::span<note_row> rows, std::vector<std::size_t> runs, row_staging& staging, bool whole) {
+  runs.push_back(rows.size());
+  sort_chords(rows, runs);
+  runs.erase(std::unique(runs.begin(), runs.end()), runs.end());  // the empty runs
+  if (runs.size() <= 2 || std::is_sorted(rows.begin(), rows.end())) return {rows, {}};
+  const std::size_t half = runs.size() / 2;  // left: runs[0, half), right: runs[half, end)
+  const std::size_t middle = runs[half];
+  if (runs.size() == 3 && !whole) return {rows.first(middle), rows.subspan(middle)};
+  const auto at = [&rows](std::size_t i) { return rows.begin() + static_cast<std::ptrdiff_t>(i); };
+  note_row* const buffer = staging.merge_buffer(rows.size(), std::max(middle, rows.size() - middle));
+  if (buffer == nullptr) {
+    for (std::size_t width = 1; width + 1 < runs.size(); width *= 2) {
+      for (std::size_t r = 0; r + width < runs.size() - 1; r += 2 * width) {
+        std::inplace_merge(at(runs[r]), at(runs[r + width]), at(runs[std::min(r + 2 * width, runs.size() - 1)]));
+      }
+    }
+    return {rows, {}};
+  }
+  std::vector<std::size_t> left(runs.begin(), runs.begin() + static_cast<std::ptrdiff_t>(half) + 1);
+  std::vector<std::size_t> right(runs.begin() + static_cast<std::ptrdiff_t>(half), runs.end());
+  for (auto& first : right) first -= middle;
+  merge_runs(rows.data(), std::move(left), buffer);
+  merge_runs(rows.data() + middle, std::move(right), buffer);
+  if (!whole) return {rows.first(middle), rows.subspan(middle)};
+  std::copy(at(0), at(middle), buffer);
+  std::merge(buffer, buffer + middle, at(middle), rows.end(), rows.begin());
+  return {rows, {}};
+}
+
+/// Writes rows into the note columns, with their times in seconds: the sorted runs `rows.first`
+/// and `rows.second` merged (the final pass of sort_rows's merge, spared a pass over memory).
+void store_columns(sorted_rows rows, const tempo_map& tempo, note_columns& notes) {
+  const std::size_t n = rows.first.size() + rows.second.size();
   notes.onset_tick.resize(n);
   notes.offset_tick.resize(n);
   notes.onset_s.resize(n);
@@ -92,8 +165,9 @@ void store_columns(std::span<const note_row> rows, const tempo_map& tempo, note_
   std::uint16_t* const __restrict track = notes.track.data();
   tempo_map::cursor onsets(tempo);
   tempo_map::cursor offsets(tempo);
-  for (std::size_t i = 0; i < n; ++i) {
-    const note_row& row = rows[i];
+  std::size_t i = 0;
+  // Inlined into each of the loops below: as a call, ASAP seconds -11 %.
+  const auto store = [&](const note_row& row) __attribute__((always_inline)) {
     onset_tick[i] = row.onset_tick;
     offset_tick[i] = row.offset_tick;
     onset_s[i] = onsets.to_seconds(row.onset_tick);
@@ -103,7 +177,17 @@ void store_columns(std::span<const note_row> rows, const tempo_map& tempo, note_
     release_velocity[i] = row.release_velocity;
     channel[i] = row.channel;
     track[i] = row.track;
+    ++i;
+  };
+  if (rows.second.empty()) {  // the common case, a file with its notes in one track: a loop of its own
+    for (const note_row& row : rows.first) store(row);
+    return;
   }
+  auto a = rows.first.begin();
+  auto b = rows.second.begin();
+  while (a != rows.first.end() && b != rows.second.end()) store(*b < *a ? *b++ : *a++);
+  for (; a != rows.first.end(); ++a) store(*a);
+  for (; b != rows.second.end(); ++b) store(*b);
 }
 
 /// Extends the offsets of rows sorted by onset while the sustain pedal of their channel is down
@@ -147,8 +231,8 @@ void extend_rows_by_sustain(std::span<note_row> rows, std::span<const pedal_span
 class performance_builder {
  public:
   performance_builder(performance& out, const performance_options& options, std::size_t input_size,
-                      std::vector<note_row>& rows)
-      : out_(out), options_(options), rows_(rows) {
+                      row_staging& staging)
+      : out_(out), options_(options), staging_(staging), rows_(staging.rows) {
     rows_.clear();
     // Piano recordings hold about a note per 12 bytes (ASAP: 12.6 on average): reserving that many
     // rows spares the typical file a reallocation, which would hold old and new rows at once. Files
@@ -252,12 +336,13 @@ class performance_builder {
                      [](const tempo_change& a, const tempo_change& b) { return a.tick < b.tick; });
     out.tempo = tempo_map(division_, tempo_changes_);
     for (const std::size_t i : held_pedals_) out.pedals[i].offset_tick = out.duration_tick;
-    sort_rows(rows_, std::move(runs_));
+    const sorted_rows sorted = sort_rows(rows_, std::move(runs_), staging_, options_.sustain);
     if (options_.sustain) {
-      extend_rows_by_sustain(rows_, out.pedals);
-      sort_rows(rows_, {0});  // a changed offset can reorder notes that tie on everything before it
+      extend_rows_by_sustain(sorted.first, out.pedals);
+      const std::size_t whole[] = {0, sorted.first.size()};
+      sort_chords(sorted.first, whole);  // a changed offset can reorder notes that tie on everything before it
     }
-    store_columns(rows_, out.tempo, out.notes);
+    store_columns(sorted, out.tempo, out.notes);
     std::sort(out.pedals.begin(), out.pedals.end(), [](const pedal_span& a, const pedal_span& b) {
       return std::tie(a.onset_tick, a.kind, a.channel, a.track, a.offset_tick) <
              std::tie(b.onset_tick, b.kind, b.channel, b.track, b.offset_tick);
@@ -396,7 +481,8 @@ class performance_builder {
   midi::division division_{};
   std::uint16_t track_ = 0;
   std::vector<tempo_change> tempo_changes_;
-  std::vector<note_row>& rows_;    // the notes in file order, track after track (the caller's buffer)
+  row_staging& staging_;           // the caller's, reused from file to file by a performance_reader
+  std::vector<note_row>& rows_;    // staging_.rows: the notes in file order, track after track
   std::vector<std::size_t> runs_;  // first row of each track: each run is sorted by onset
   // Open notes of each (channel, pitch): singly linked lists through offset_tick (see next_of).
   std::array<std::uint32_t, key_count> head_{};
@@ -423,10 +509,10 @@ void clear_keeping_memory(performance& perf) {
   perf = std::move(fresh);
 }
 
-/// Reads `bytes` into an empty `out`, staging notes in `rows`.
-void read_into(std::span<const std::uint8_t> bytes, const performance_options& options, std::vector<note_row>& rows,
+/// Reads `bytes` into an empty `out`, staging notes in `staging`.
+void read_into(std::span<const std::uint8_t> bytes, const performance_options& options, row_staging& staging,
                performance& out) {
-  performance_builder builder(out, options, bytes.size(), rows);
+  performance_builder builder(out, options, bytes.size(), staging);
   const read_status status = midi::detail::decode(bytes, options.read, out.diagnostics, builder);
   if (status == read_status::invalid && out.track_count == 0) {
     store_columns({}, out.tempo, out.notes);  // a reused performance still holds the last file's notes
@@ -440,14 +526,12 @@ void read_into(std::span<const std::uint8_t> bytes, const performance_options& o
 
 performance read_performance(std::span<const std::uint8_t> bytes, const performance_options& options) {
   performance perf;
-  std::vector<note_row> rows;
-  read_into(bytes, options, rows, perf);
+  row_staging staging;
+  read_into(bytes, options, staging, perf);
   return perf;
 }
 
-struct performance_reader::staging {
-  std::vector<note_row> rows;
-};
+struct performance_reader::staging : row_staging {};
 
 performance_reader::performance_reader(performance_options options)
     : options_(options), staging_(std::make_unique<staging>()) {}
@@ -458,7 +542,7 @@ performance_reader& performance_reader::operator=(performance_reader&&) noexcept
 void performance_reader::read(std::span<const std::uint8_t> bytes, performance& out) {
   if (!staging_) staging_ = std::make_unique<staging>();  // after a move
   clear_keeping_memory(out);
-  read_into(bytes, options_, staging_->rows, out);
+  read_into(bytes, options_, *staging_, out);
 }
 
 void extend_by_sustain(performance& perf) {
@@ -469,8 +553,9 @@ void extend_by_sustain(performance& perf) {
                n.release_velocity[i], n.channel[i],     n.track[i]};
   }
   extend_rows_by_sustain(rows, perf.pedals);
-  sort_rows(rows, {0});  // a changed offset can reorder notes that tie on everything before it
-  store_columns(rows, perf.tempo, perf.notes);
+  const std::size_t whole[] = {0, rows.size()};
+  sort_chords(rows, whole);  // a changed offset can reorder notes that tie on everything before it
+  store_columns({rows, {}}, perf.tempo, perf.notes);
 }
 
 }  // namespace continuo

@@ -6,6 +6,8 @@
 
 #include "support/test_support.hpp"
 
+#include <algorithm>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -117,6 +119,75 @@ TEST(performance, sorts_notes_by_onset_then_pitch_across_tracks) {
   EXPECT_EQ(p.notes.pitch, (std::vector<std::uint8_t>{60, 64, 67, 50}));
   EXPECT_EQ(p.notes.track, (std::vector<std::uint16_t>{0, 1, 0, 1}));
   EXPECT_EQ(p.notes.channel, (std::vector<std::uint8_t>{0, 1, 0, 1}));
+}
+
+/// A format-1 file of `tracks` tracks of random chords on one channel each, interleaved in time;
+/// `padding` bytes of text in the first track make the reader reserve more rows than it needs.
+bytes interleaved_tracks(int tracks, int chords_per_track, std::size_t padding, std::uint32_t seed) {
+  std::uint32_t state = seed;
+  const auto next = [&state](std::uint32_t n) {
+    state = state * 1664525U + 1013904223U;
+    return (state >> 8U) % n;
+  };
+  smf file;
+  file.header(1, static_cast<std::uint16_t>(tracks), 96);
+  for (int t = 0; t < tracks; ++t) {
+    bytes body;
+    if (t == 0 && padding > 0) {
+      body = cat({{0x00, 0xFF, 0x01}, continuo::test::vlq(static_cast<std::uint32_t>(padding)), bytes(padding, 'x')});
+    }
+    const auto channel = static_cast<std::uint8_t>(t % 16);
+    std::uint32_t wait = next(7);
+    for (int c = 0; c < chords_per_track; ++c) {
+      const std::uint32_t keys = 1 + next(4);
+      std::vector<std::uint8_t> pitches;
+      for (std::uint32_t k = 0; k < keys; ++k) pitches.push_back(static_cast<std::uint8_t>(30 + next(60)));
+      std::sort(pitches.begin(), pitches.end());
+      pitches.erase(std::unique(pitches.begin(), pitches.end()), pitches.end());
+      for (std::size_t k = 0; k < pitches.size(); ++k) {  // struck high to low: the chord needs sorting
+        const std::uint8_t pitch = pitches[pitches.size() - 1 - k];
+        body = cat({body,
+                    continuo::test::vlq(k == 0 ? wait : 0),
+                    {static_cast<std::uint8_t>(0x90U | channel), pitch, static_cast<std::uint8_t>(1 + next(126))}});
+      }
+      for (std::size_t k = 0; k < pitches.size(); ++k) {
+        body = cat({body,
+                    continuo::test::vlq(k == 0 ? 1 + next(5) : 0),
+                    {static_cast<std::uint8_t>(0x80U | channel), pitches[k], 0}});
+      }
+      wait = next(7);
+    }
+    file.track(cat({body, end_of_track}));
+  }
+  return file;
+}
+
+TEST(performance, merges_many_tracks_into_the_total_order_of_notes) {
+  // Sparse files leave the reader's rows spare room for a merge buffer, dense ones do not (then
+  // the runs are merged in place): both ways, with and without the sustain pass (which needs the
+  // rows merged whole), must give the notes in their total order.
+  for (const int tracks : {2, 3, 4, 7, 33}) {
+    for (const std::size_t padding : {std::size_t{0}, std::size_t{60'000}}) {
+      for (const bool sustain : {false, true}) {
+        const bytes file = interleaved_tracks(tracks, 60, padding, static_cast<std::uint32_t>(tracks * 7 + padding));
+        const auto p = continuo::read_performance(file, {.sustain = sustain});
+        using full_note = std::tuple<continuo::tick_t, int, int, int, continuo::tick_t, int, int>;
+        std::vector<full_note> read;
+        for (std::size_t i = 0; i < p.notes.size(); ++i) {
+          read.emplace_back(p.notes.onset_tick[i], p.notes.pitch[i], p.notes.channel[i], p.notes.track[i],
+                            p.notes.offset_tick[i], p.notes.velocity[i], p.notes.release_velocity[i]);
+        }
+        auto sorted = read;
+        std::sort(sorted.begin(), sorted.end());
+        SCOPED_TRACE(std::to_string(tracks) + " tracks, padding " + std::to_string(padding) +
+                     (sustain ? ", sustain" : ""));
+        EXPECT_EQ(read, sorted);
+        EXPECT_EQ(std::set<int>(p.notes.track.begin(), p.notes.track.end()).size(), static_cast<std::size_t>(tracks));
+        EXPECT_GE(p.notes.size(), static_cast<std::size_t>(tracks * 60));
+        EXPECT_EQ(p.status, read_status::ok);
+      }
+    }
+  }
 }
 
 TEST(performance, converts_ticks_to_seconds_with_tempo_from_any_track) {
