@@ -49,7 +49,7 @@ MEMORY_GOAL = 3.0  # peak extra memory over the file size, on files of 16 KiB or
 # The PPQ and note-off style of each generated take: all three PPQs of the issue, and both ways
 # of releasing keys that digital pianos write. The half-hour takes have the 24-hour take's PPQ and
 # style, so that comparing the two isolates the effect of length from that of content. The short
-# takes come in copies of distinct content (*N), at least 2 MB a group: read again and again, one
+# takes come in copies of distinct content (*N), about 2 MB a group: read again and again, one
 # file of 0.1 MB is learnt by the branch predictor and reads 1.3 times as fast as unseen music
 # (bench/README.md, "Branch prediction").
 TAKES = "0.5:960*16,2:384*4,8:480:off,24:960"
@@ -328,7 +328,7 @@ def find_groups(corpus: Path | None, takes: list[dict[str, Any]]) -> list[group]
     for hours, copies in by_hours.items():
         t = copies[0]
         style = "note-offs" if t["note_off_messages"] else "velocity-0 note-ons"
-        what = "take" if len(copies) == 1 else f"takes of distinct content (seeds)"
+        what = "take" if len(copies) == 1 else "takes of distinct content (seeds)"
         about = (f"{len(copies)} generated {hours:g} h {what}, PPQ {t['ticks_per_quarter']}, {style}, "
                  f"{sum(c['notes'] for c in copies)} notes, {sum(c['cc64'] for c in copies)} CC64, "
                  f"{sum(c['passages'] for c in copies)} passages")
