@@ -27,21 +27,6 @@ struct note_row {
   std::uint16_t track = 0;
 };
 
-/// The builder's working memory, kept from file to file by a performance_reader.
-struct row_staging {
-  std::vector<note_row> rows;  // the notes in file order, track after track
-
-  /// Room for `size` rows after the `used` rows of `rows`, in its spare capacity (growth by
-  /// doubling usually leaves enough), or nullptr. Never a new allocation: a merge buffer of its
-  /// own changed the heap's pattern enough for glibc to return the memory to the kernel after every
-  /// read, and the next read paid page faults for it (bench/README.md).
-  note_row* merge_buffer(std::size_t used, std::size_t size) {
-    if (rows.capacity() - used < size) return nullptr;
-    rows.resize(used + size);  // within the capacity: rows.data() does not move
-    return rows.data() + used;
-  }
-};
-
 /// The total order of notes: onset, pitch, channel, track, offset, velocity, release velocity. The
 /// small fields are compared packed: two comparisons instead of five (multi-track files, whose runs
 /// are merged: corpus/symusic +2 %, mahler.mid +6 %).
@@ -110,7 +95,8 @@ void merge_runs(note_row* rows, std::vector<std::size_t> bounds, note_row* buffe
 /// (unless `whole`). `runs` holds the first row of each run (a track's notes). Each half of the
 /// runs is merged apart by merge_runs, with the rows' spare capacity as its buffer; without the
 /// room, std::inplace_merge merges them all (mahler.mid, 33 tracks: +19 % with the buffer).
-sorted_rows sort_rows(std::span<note_row> rows, std::vector<std::size_t> runs, row_staging& staging, bool whole) {
+sorted_rows sort_rows(std::vector<note_row>& staged, std::vector<std::size_t> runs, bool whole) {
+  const std::span<note_row> rows(staged);  // stays valid: the merge buffer never moves the rows
   runs.push_back(rows.size());
   sort_chords(rows, runs);
   runs.erase(std::unique(runs.begin(), runs.end()), runs.end());  // the empty runs
@@ -119,8 +105,11 @@ sorted_rows sort_rows(std::span<note_row> rows, std::vector<std::size_t> runs, r
   const std::size_t middle = runs[half];
   if (runs.size() == 3 && !whole) return {rows.first(middle), rows.subspan(middle)};
   const auto at = [&rows](std::size_t i) { return rows.begin() + static_cast<std::ptrdiff_t>(i); };
-  note_row* const buffer = staging.merge_buffer(rows.size(), std::max(middle, rows.size() - middle));
-  if (buffer == nullptr) {
+  // The buffer is the rows' spare capacity (growth by doubling usually leaves enough), never a new
+  // allocation: a merge buffer of its own changed the heap's pattern enough for glibc to return the
+  // memory to the kernel after every read, and the next read paid page faults for it.
+  const std::size_t room = std::max(middle, rows.size() - middle);
+  if (staged.capacity() - rows.size() < room) {
     for (std::size_t width = 1; width + 1 < runs.size(); width *= 2) {
       for (std::size_t r = 0; r + width < runs.size() - 1; r += 2 * width) {
         std::inplace_merge(at(runs[r]), at(runs[r + width]), at(runs[std::min(r + 2 * width, runs.size() - 1)]));
@@ -128,6 +117,8 @@ sorted_rows sort_rows(std::span<note_row> rows, std::vector<std::size_t> runs, r
     }
     return {rows, {}};
   }
+  staged.resize(rows.size() + room);  // within the capacity: the rows do not move
+  note_row* const buffer = staged.data() + rows.size();
   std::vector<std::size_t> left(runs.begin(), runs.begin() + static_cast<std::ptrdiff_t>(half) + 1);
   std::vector<std::size_t> right(runs.begin() + static_cast<std::ptrdiff_t>(half), runs.end());
   for (auto& first : right) first -= middle;
@@ -231,8 +222,8 @@ void extend_rows_by_sustain(std::span<note_row> rows, std::span<const pedal_span
 class performance_builder {
  public:
   performance_builder(performance& out, const performance_options& options, std::size_t input_size,
-                      row_staging& staging)
-      : out_(out), options_(options), staging_(staging), rows_(staging.rows) {
+                      std::vector<note_row>& rows)
+      : out_(out), options_(options), rows_(rows) {
     rows_.clear();
     // Piano recordings hold about a note per 12 bytes (ASAP: 12.6 on average): reserving that many
     // rows spares the typical file a reallocation, which would hold old and new rows at once. Files
@@ -336,7 +327,7 @@ class performance_builder {
                      [](const tempo_change& a, const tempo_change& b) { return a.tick < b.tick; });
     out.tempo = tempo_map(division_, tempo_changes_);
     for (const std::size_t i : held_pedals_) out.pedals[i].offset_tick = out.duration_tick;
-    const sorted_rows sorted = sort_rows(rows_, std::move(runs_), staging_, options_.sustain);
+    const sorted_rows sorted = sort_rows(rows_, std::move(runs_), options_.sustain);
     if (options_.sustain) {
       extend_rows_by_sustain(sorted.first, out.pedals);
       const std::size_t whole[] = {0, sorted.first.size()};
@@ -481,8 +472,7 @@ class performance_builder {
   midi::division division_{};
   std::uint16_t track_ = 0;
   std::vector<tempo_change> tempo_changes_;
-  row_staging& staging_;           // the caller's, reused from file to file by a performance_reader
-  std::vector<note_row>& rows_;    // staging_.rows: the notes in file order, track after track
+  std::vector<note_row>& rows_;    // the notes in file order, track after track (the caller's buffer)
   std::vector<std::size_t> runs_;  // first row of each track: each run is sorted by onset
   // Open notes of each (channel, pitch): singly linked lists through offset_tick (see next_of).
   std::array<std::uint32_t, key_count> head_{};
@@ -509,10 +499,10 @@ void clear_keeping_memory(performance& perf) {
   perf = std::move(fresh);
 }
 
-/// Reads `bytes` into an empty `out`, staging notes in `staging`.
-void read_into(std::span<const std::uint8_t> bytes, const performance_options& options, row_staging& staging,
+/// Reads `bytes` into an empty `out`, staging notes in `rows`.
+void read_into(std::span<const std::uint8_t> bytes, const performance_options& options, std::vector<note_row>& rows,
                performance& out) {
-  performance_builder builder(out, options, bytes.size(), staging);
+  performance_builder builder(out, options, bytes.size(), rows);
   const read_status status = midi::detail::decode(bytes, options.read, out.diagnostics, builder);
   if (status == read_status::invalid && out.track_count == 0) {
     store_columns({}, out.tempo, out.notes);  // a reused performance still holds the last file's notes
@@ -526,12 +516,14 @@ void read_into(std::span<const std::uint8_t> bytes, const performance_options& o
 
 performance read_performance(std::span<const std::uint8_t> bytes, const performance_options& options) {
   performance perf;
-  row_staging staging;
-  read_into(bytes, options, staging, perf);
+  std::vector<note_row> rows;
+  read_into(bytes, options, rows, perf);
   return perf;
 }
 
-struct performance_reader::staging : row_staging {};
+struct performance_reader::staging {
+  std::vector<note_row> rows;
+};
 
 performance_reader::performance_reader(performance_options options)
     : options_(options), staging_(std::make_unique<staging>()) {}
@@ -542,7 +534,7 @@ performance_reader& performance_reader::operator=(performance_reader&&) noexcept
 void performance_reader::read(std::span<const std::uint8_t> bytes, performance& out) {
   if (!staging_) staging_ = std::make_unique<staging>();  // after a move
   clear_keeping_memory(out);
-  read_into(bytes, options_, *staging_, out);
+  read_into(bytes, options_, staging_->rows, out);
 }
 
 void extend_by_sustain(performance& perf) {
