@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <limits>
+#include <memory>
 #include <span>
 #include <string>
 #include <tuple>
@@ -93,40 +94,41 @@ void merge_runs(note_row* rows, std::vector<std::size_t> bounds, note_row* buffe
 /// Sorts rows (sort_chords, then a merge of the runs) and returns them in place: as one sorted run,
 /// or, for a file with notes in several tracks, as two sorted runs left for store_columns to merge
 /// (unless `whole`). `runs` holds the first row of each run (a track's notes). Each half of the
-/// runs is merged apart by merge_runs, with the rows' spare capacity as its buffer; without the
-/// room, std::inplace_merge merges them all (mahler.mid, 33 tracks: +19 % with the buffer).
+/// runs is merged apart by merge_runs, with the rows' spare capacity as its buffer (mahler.mid,
+/// 33 tracks: +19 % against std::inplace_merge).
 sorted_rows sort_rows(std::vector<note_row>& staged, std::vector<std::size_t> runs, bool whole) {
-  const std::span<note_row> rows(staged);  // stays valid: the merge buffer never moves the rows
-  runs.push_back(rows.size());
-  sort_chords(rows, runs);
+  runs.push_back(staged.size());
+  sort_chords(staged, runs);
   runs.erase(std::unique(runs.begin(), runs.end()), runs.end());  // the empty runs
-  if (runs.size() <= 2 || std::is_sorted(rows.begin(), rows.end())) return {rows, {}};
+  const std::size_t n = staged.size();
+  if (runs.size() <= 2 || std::is_sorted(staged.begin(), staged.end())) return {staged, {}};
   const std::size_t half = runs.size() / 2;  // left: runs[0, half), right: runs[half, end)
   const std::size_t middle = runs[half];
-  if (runs.size() == 3 && !whole) return {rows.first(middle), rows.subspan(middle)};
-  const auto at = [&rows](std::size_t i) { return rows.begin() + static_cast<std::ptrdiff_t>(i); };
-  // The buffer is the rows' spare capacity (growth by doubling usually leaves enough), never a new
-  // allocation: a merge buffer of its own changed the heap's pattern enough for glibc to return the
-  // memory to the kernel after every read, and the next read paid page faults for it.
-  const std::size_t room = std::max(middle, rows.size() - middle);
-  if (staged.capacity() - rows.size() < room) {
-    for (std::size_t width = 1; width + 1 < runs.size(); width *= 2) {
-      for (std::size_t r = 0; r + width < runs.size() - 1; r += 2 * width) {
-        std::inplace_merge(at(runs[r]), at(runs[r + width]), at(runs[std::min(r + 2 * width, runs.size() - 1)]));
-      }
-    }
-    return {rows, {}};
+  if (runs.size() == 3 && !whole) return {std::span(staged).first(middle), std::span(staged).subspan(middle)};
+  // The buffer is the rows' spare capacity, which growth by doubling usually leaves; where it does
+  // not, the rows grow. The staging rows are kept from read to read by a performance_reader, so
+  // a batch job allocates it once. A merge buffer of its own changed the heap's pattern enough for
+  // glibc to return the memory to the kernel after every read, and the next read paid page faults
+  // for it; std::inplace_merge allocated a buffer for every pair of runs and moved each row twice.
+  const std::size_t room = std::max(middle, n - middle);
+  std::unique_ptr<note_row[]> own_buffer;
+  note_row* buffer = nullptr;
+  if (staged.capacity() - n >= room) {
+    staged.resize(n + room);  // within the capacity the rows do not move
+    buffer = staged.data() + n;
+  } else {
+    own_buffer = std::make_unique_for_overwrite<note_row[]>(room);
+    buffer = own_buffer.get();
   }
-  staged.resize(rows.size() + room);  // within the capacity: the rows do not move
-  note_row* const buffer = staged.data() + rows.size();
+  const std::span<note_row> rows = std::span(staged).first(n);
   std::vector<std::size_t> left(runs.begin(), runs.begin() + static_cast<std::ptrdiff_t>(half) + 1);
   std::vector<std::size_t> right(runs.begin() + static_cast<std::ptrdiff_t>(half), runs.end());
   for (auto& first : right) first -= middle;
   merge_runs(rows.data(), std::move(left), buffer);
   merge_runs(rows.data() + middle, std::move(right), buffer);
   if (!whole) return {rows.first(middle), rows.subspan(middle)};
-  std::copy(at(0), at(middle), buffer);
-  std::merge(buffer, buffer + middle, at(middle), rows.end(), rows.begin());
+  std::copy(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(middle), buffer);
+  std::merge(buffer, buffer + middle, rows.begin() + static_cast<std::ptrdiff_t>(middle), rows.end(), rows.begin());
   return {rows, {}};
 }
 
@@ -147,22 +149,16 @@ void store_columns(sorted_rows rows, const tempo_map& tempo, note_columns& notes
   // (a uint8_t store may alias anything). Filling each column by push_back instead: 5 % slower.
   tick_t* const __restrict onset_tick = notes.onset_tick.data();
   tick_t* const __restrict offset_tick = notes.offset_tick.data();
-  seconds_t* const __restrict onset_s = notes.onset_s.data();
-  seconds_t* const __restrict offset_s = notes.offset_s.data();
   std::uint8_t* const __restrict pitch = notes.pitch.data();
   std::uint8_t* const __restrict velocity = notes.velocity.data();
   std::uint8_t* const __restrict release_velocity = notes.release_velocity.data();
   std::uint8_t* const __restrict channel = notes.channel.data();
   std::uint16_t* const __restrict track = notes.track.data();
-  tempo_map::cursor onsets(tempo);
-  tempo_map::cursor offsets(tempo);
   std::size_t i = 0;
   // Inlined into each of the loops below: as a call, ASAP seconds -11 %.
   const auto store = [&](const note_row& row) __attribute__((always_inline)) {
     onset_tick[i] = row.onset_tick;
     offset_tick[i] = row.offset_tick;
-    onset_s[i] = onsets.to_seconds(row.onset_tick);
-    offset_s[i] = offsets.to_seconds(row.offset_tick);
     pitch[i] = row.pitch;
     velocity[i] = row.velocity;
     release_velocity[i] = row.release_velocity;
@@ -172,13 +168,15 @@ void store_columns(sorted_rows rows, const tempo_map& tempo, note_columns& notes
   };
   if (rows.second.empty()) {  // the common case, a file with its notes in one track: a loop of its own
     for (const note_row& row : rows.first) store(row);
-    return;
+  } else {
+    auto a = rows.first.begin();
+    auto b = rows.second.begin();
+    while (a != rows.first.end() && b != rows.second.end()) store(*b < *a ? *b++ : *a++);
+    for (; a != rows.first.end(); ++a) store(*a);
+    for (; b != rows.second.end(); ++b) store(*b);
   }
-  auto a = rows.first.begin();
-  auto b = rows.second.begin();
-  while (a != rows.first.end() && b != rows.second.end()) store(*b < *a ? *b++ : *a++);
-  for (; a != rows.first.end(); ++a) store(*a);
-  for (; b != rows.second.end(); ++b) store(*b);
+  tempo.to_seconds(notes.onset_tick, notes.onset_s);
+  tempo.to_seconds(notes.offset_tick, notes.offset_s);
 }
 
 /// Extends the offsets of rows sorted by onset while the sustain pedal of their channel is down

@@ -67,10 +67,8 @@ std::vector<seconds_t> bar_grid(const performance& perf) {
     const tick_t bar = std::max<tick_t>(1, tick_t{sig.numerator} * ppq * 4 / denominator);
     for (tick_t t = sig.tick; t < until && ticks.size() < max_bars; t += bar) ticks.push_back(t);
   }
-  std::vector<seconds_t> out;
-  out.reserve(ticks.size());
-  tempo_map::cursor cursor(perf.tempo);
-  for (const tick_t t : ticks) out.push_back(cursor.to_seconds(t));
+  std::vector<seconds_t> out(ticks.size());
+  perf.tempo.to_seconds(ticks, out);
   return out;
 }
 

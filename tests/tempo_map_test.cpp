@@ -2,6 +2,9 @@
 
 #include "support/test_support.hpp"
 
+#include <bit>
+#include <cstdint>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -70,6 +73,44 @@ TEST(tempo_map, cursor_agrees_with_random_access) {
   tempo_map::cursor cursor(map);
   for (continuo::tick_t t = 0; t < tick + 5000; t += 37) EXPECT_EQ(cursor.to_seconds(t), map.to_seconds(t));
   EXPECT_EQ(cursor.to_seconds(5), map.to_seconds(5));  // and going back
+}
+
+// The batch conversion takes a vector path for blocks within one tempo segment and a scalar path
+// for the rest; both must give to_seconds's value bit for bit, whatever the order of the ticks.
+TEST(tempo_map, converts_spans_as_it_converts_single_ticks) {
+  std::mt19937_64 rng(11);
+  std::vector<tempo_change> changes;
+  continuo::tick_t tick = 0;
+  for (int i = 0; i < 60; ++i)
+    changes.push_back({tick += 1 + static_cast<continuo::tick_t>(rng() % 5000), 300'000U + i});
+  const std::vector<tempo_map> maps{tempo_map(division::metrical(960), changes), tempo_map(division::metrical(96), {}),
+                                    tempo_map(division::smpte(29, 80), {})};
+  std::vector<std::vector<continuo::tick_t>> inputs;
+  auto& sorted = inputs.emplace_back();  // onsets: non-decreasing, chords, crossing every change
+  for (continuo::tick_t t = 0; t < tick + 10'000; t += static_cast<continuo::tick_t>(rng() % 200)) sorted.push_back(t);
+  auto& offsets = inputs.emplace_back(sorted);  // offsets: the onsets plus random lengths
+  for (auto& t : offsets) t += static_cast<continuo::tick_t>(rng() % 20'000);
+  auto& hostile = inputs.emplace_back();  // negative, huge and jumping ticks, past 2^52 and back
+  for (int i = 0; i < 997; ++i) {
+    const auto r = static_cast<continuo::tick_t>(rng() % 8);
+    const continuo::tick_t big = (continuo::tick_t{1} << 52) - 16 + static_cast<continuo::tick_t>(rng() % 32);
+    hostile.push_back(r == 0   ? -static_cast<continuo::tick_t>(rng() % 1000)
+                      : r == 1 ? big
+                               : static_cast<continuo::tick_t>(rng() % 40));
+  }
+  for (int i = 0; i < 96; ++i) hostile.push_back((continuo::tick_t{1} << 52) - 48 + i);  // blocks about 2^52
+  hostile.push_back(std::numeric_limits<continuo::tick_t>::max());
+  hostile.push_back(std::numeric_limits<continuo::tick_t>::min());
+  for (const auto& map : maps) {
+    for (const auto& ticks : inputs) {
+      std::vector<double> seconds(ticks.size());
+      map.to_seconds(ticks, seconds);
+      for (std::size_t i = 0; i < ticks.size(); ++i) {
+        ASSERT_EQ(std::bit_cast<std::uint64_t>(seconds[i]), std::bit_cast<std::uint64_t>(map.to_seconds(ticks[i])))
+            << "tick " << ticks[i] << " at index " << i;
+      }
+    }
+  }
 }
 
 TEST(tempo_map, stays_exact_over_many_tempo_changes) {

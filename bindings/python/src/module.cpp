@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -547,12 +548,11 @@ class py_performance {
     const auto in = py::array_t<tick_t, py::array::c_style | py::array::forcecast>::ensure(ticks);
     if (!in) throw py::error_already_set();
     py::array_t<double> out(std::vector<py::ssize_t>(in.shape(), in.shape() + in.ndim()));
-    const tick_t* src = in.data();
-    double* dst = out.mutable_data();
     const auto size = static_cast<std::size_t>(in.size());
+    const std::span<const tick_t> src(in.data(), size);
+    const std::span<double> dst(out.mutable_data(), size);
     py::gil_scoped_release release;
-    tempo_map::cursor cursor(tempo);
-    for (std::size_t i = 0; i < size; ++i) dst[i] = cursor.to_seconds(src[i]);
+    tempo.to_seconds(src, dst);
     return out;
   }
 
