@@ -164,8 +164,8 @@ bytes interleaved_tracks(int tracks, int chords_per_track, std::size_t padding, 
 
 TEST(performance, merges_many_tracks_into_the_total_order_of_notes) {
   // Sparse files leave the reader's rows spare room for a merge buffer, dense ones do not (then
-  // the runs are merged in place): both ways, with and without the sustain pass (which needs the
-  // rows merged whole), must give the notes in their total order.
+  // the merge allocates a buffer of its own): both ways, with and without the sustain pass (which
+  // needs the rows merged whole), must give the notes in their total order.
   for (const int tracks : {2, 3, 4, 7, 33}) {
     for (const std::size_t padding : {std::size_t{0}, std::size_t{60'000}}) {
       for (const bool sustain : {false, true}) {
