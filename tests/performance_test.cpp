@@ -123,7 +123,9 @@ TEST(performance, sorts_notes_by_onset_then_pitch_across_tracks) {
 
 /// A format-1 file of `tracks` tracks of random chords on one channel each, interleaved in time;
 /// `padding` bytes of text in the first track make the reader reserve more rows than it needs.
-bytes interleaved_tracks(int tracks, int chords_per_track, std::size_t padding, std::uint32_t seed) {
+/// With `uneven`, track t holds 2^(t % 4) times as many chords, so that the merge tree is lopsided.
+bytes interleaved_tracks(int tracks, int chords_per_track, std::size_t padding, std::uint32_t seed,
+                         bool uneven = false) {
   std::uint32_t state = seed;
   const auto next = [&state](std::uint32_t n) {
     state = state * 1664525U + 1013904223U;
@@ -138,7 +140,8 @@ bytes interleaved_tracks(int tracks, int chords_per_track, std::size_t padding, 
     }
     const auto channel = static_cast<std::uint8_t>(t % 16);
     std::uint32_t wait = next(7);
-    for (int c = 0; c < chords_per_track; ++c) {
+    const int chords = uneven ? chords_per_track << (t % 4) : chords_per_track;
+    for (int c = 0; c < chords; ++c) {
       const std::uint32_t keys = 1 + next(4);
       std::vector<std::uint8_t> pitches;
       for (std::uint32_t k = 0; k < keys; ++k) pitches.push_back(static_cast<std::uint8_t>(30 + next(60)));
@@ -165,26 +168,31 @@ bytes interleaved_tracks(int tracks, int chords_per_track, std::size_t padding, 
 TEST(performance, merges_many_tracks_into_the_total_order_of_notes) {
   // Sparse files leave the reader's rows spare room for a merge buffer, dense ones do not (then
   // the merge allocates a buffer of its own): both ways, with and without the sustain pass (which
-  // needs the rows merged whole), must give the notes in their total order.
-  for (const int tracks : {2, 3, 4, 7, 33}) {
+  // needs the rows merged whole), must give the notes in their total order. Tracks of equal and
+  // of unequal length shape the merge tree differently: every way a merge finds its children (in
+  // the rows, in the buffer, or in its own way) is taken.
+  for (const int tracks : {2, 3, 4, 5, 7, 33}) {
     for (const std::size_t padding : {std::size_t{0}, std::size_t{60'000}}) {
       for (const bool sustain : {false, true}) {
-        const bytes file = interleaved_tracks(tracks, 60, padding, static_cast<std::uint32_t>(tracks * 7 + padding));
-        const auto p = continuo::read_performance(file, {.sustain = sustain});
-        using full_note = std::tuple<continuo::tick_t, int, int, int, continuo::tick_t, int, int>;
-        std::vector<full_note> read;
-        for (std::size_t i = 0; i < p.notes.size(); ++i) {
-          read.emplace_back(p.notes.onset_tick[i], p.notes.pitch[i], p.notes.channel[i], p.notes.track[i],
-                            p.notes.offset_tick[i], p.notes.velocity[i], p.notes.release_velocity[i]);
+        for (const bool uneven : {false, true}) {
+          const bytes file = interleaved_tracks(tracks, 60, padding, static_cast<std::uint32_t>(tracks * 7 + padding),
+                                                uneven);
+          const auto p = continuo::read_performance(file, {.sustain = sustain});
+          using full_note = std::tuple<continuo::tick_t, int, int, int, continuo::tick_t, int, int>;
+          std::vector<full_note> read;
+          for (std::size_t i = 0; i < p.notes.size(); ++i) {
+            read.emplace_back(p.notes.onset_tick[i], p.notes.pitch[i], p.notes.channel[i], p.notes.track[i],
+                              p.notes.offset_tick[i], p.notes.velocity[i], p.notes.release_velocity[i]);
+          }
+          auto sorted = read;
+          std::sort(sorted.begin(), sorted.end());
+          SCOPED_TRACE(std::to_string(tracks) + " tracks, padding " + std::to_string(padding) +
+                       (sustain ? ", sustain" : "") + (uneven ? ", uneven" : ""));
+          EXPECT_EQ(read, sorted);
+          EXPECT_EQ(std::set<int>(p.notes.track.begin(), p.notes.track.end()).size(), static_cast<std::size_t>(tracks));
+          EXPECT_GE(p.notes.size(), static_cast<std::size_t>(tracks * 60));
+          EXPECT_EQ(p.status, read_status::ok);
         }
-        auto sorted = read;
-        std::sort(sorted.begin(), sorted.end());
-        SCOPED_TRACE(std::to_string(tracks) + " tracks, padding " + std::to_string(padding) +
-                     (sustain ? ", sustain" : ""));
-        EXPECT_EQ(read, sorted);
-        EXPECT_EQ(std::set<int>(p.notes.track.begin(), p.notes.track.end()).size(), static_cast<std::size_t>(tracks));
-        EXPECT_GE(p.notes.size(), static_cast<std::size_t>(tracks * 60));
-        EXPECT_EQ(p.status, read_status::ok);
       }
     }
   }
