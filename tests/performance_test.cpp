@@ -1,6 +1,7 @@
 // The performance model: pairing policies, pedals, sustain, order, seconds. Files are built in
 // code at 96 PPQ and 120 bpm, so 96 ticks are 0.5 s.
 
+#include <continuo/midi/reader.hpp>
 #include <continuo/midi/writer.hpp>
 #include <continuo/performance.hpp>
 
@@ -189,6 +190,14 @@ TEST(performance, merges_many_tracks_into_the_total_order_of_notes) {
           SCOPED_TRACE(std::to_string(tracks) + " tracks, padding " + std::to_string(padding) +
                        (sustain ? ", sustain" : "") + (uneven ? ", uneven" : ""));
           EXPECT_EQ(read, sorted);
+          // Every note once: a merge that lost one row and doubled another would still be sorted.
+          // (No two notes of these files are equal: a chord's pitches are distinct.)
+          EXPECT_EQ(std::adjacent_find(read.begin(), read.end()), read.end());
+          const auto events = continuo::midi::read_smf(file).events;
+          EXPECT_EQ(read.size(),
+                    static_cast<std::size_t>(std::count_if(events.begin(), events.end(), [](const auto& e) {
+                      return (e.status() & 0xF0U) == 0x90 && e.data2() > 0;
+                    })));
           EXPECT_EQ(std::set<int>(p.notes.track.begin(), p.notes.track.end()).size(), static_cast<std::size_t>(tracks));
           EXPECT_GE(p.notes.size(), static_cast<std::size_t>(tracks * 60));
           EXPECT_EQ(p.status, read_status::ok);
