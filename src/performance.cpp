@@ -182,8 +182,8 @@ void merge_into(std::span<const merge_node> tree, std::uint32_t index, place to,
 /// along a weight-balanced tree (plan_merge), each merge writing to the rows or the buffer, where
 /// its children are not: on corpus/symusic's multi-track files a row now moves 1.9 times against
 /// 3.4 for merges in passes of pairs, which copied the odd run and often the result back (mahler.mid
-/// 3.6 against 4.0). The time hardly follows (ticks level: +2 % on those files, none on mahler.mid):
-/// the copies that went are cheap, the comparisons' mispredicted branches are what costs.
+/// 3.6 against 4.0). The time follows less than the work (ticks level: +2 % on those files, none
+/// on mahler.mid; bench/README.md).
 sorted_rows sort_rows(std::vector<note_row>& staged, std::vector<std::size_t> runs, bool whole) {
   runs.push_back(staged.size());
   sort_chords(staged, runs);
