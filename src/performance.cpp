@@ -216,6 +216,7 @@ sorted_rows sort_rows(std::vector<note_row>& staged, std::vector<std::size_t> ru
   merge_into(tree, root.left, place::rows, rows.data(), buffer, 0);
   merge_into(tree, root.right, place::rows, rows.data(), buffer, middle);
   if (!whole) return {rows.first(middle), rows.subspan(middle)};
+  // The last merge as merge_into's copy case, which keeps the buffer at half the rows or so.
   std::copy(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(middle), buffer);
   merge_forward(buffer, middle, rows.data() + middle, n - middle, rows.data());
   return {rows, {}};
@@ -268,8 +269,8 @@ void store_columns(sorted_rows rows, const tempo_map& tempo, note_columns& notes
   tempo.to_seconds(notes.offset_tick, notes.offset_s);
 }
 
-/// Extends the offsets of rows sorted by onset while the sustain pedal of their channel is down
-/// (see performance_options::sustain). The rows may need sorting again afterwards.
+/// Extends the offsets of rows in their total order while the sustain pedal of their channel is
+/// down (see performance_options::sustain), and restores the order.
 void extend_rows_by_sustain(std::span<note_row> rows, std::span<const pedal_span> pedals) {
   // Sustain held on each channel, as disjoint spans (touching or overlapping spans of several
   // tracks merged), sorted by onset.
@@ -303,6 +304,8 @@ void extend_rows_by_sustain(std::span<note_row> rows, std::span<const pedal_span
     }
     next_onset[key] = row.onset_tick;
   }
+  const std::size_t whole[] = {0, rows.size()};
+  sort_chords(rows, whole);  // a changed offset can reorder notes that tie on everything before it
 }
 
 /// Builds a performance from the decoder's events, one track at a time.
@@ -415,11 +418,7 @@ class performance_builder {
     out.tempo = tempo_map(division_, tempo_changes_);
     for (const std::size_t i : held_pedals_) out.pedals[i].offset_tick = out.duration_tick;
     const sorted_rows sorted = sort_rows(rows_, std::move(runs_), options_.sustain);
-    if (options_.sustain) {
-      extend_rows_by_sustain(sorted.first, out.pedals);
-      const std::size_t whole[] = {0, sorted.first.size()};
-      sort_chords(sorted.first, whole);  // a changed offset can reorder notes that tie on everything before it
-    }
+    if (options_.sustain) extend_rows_by_sustain(sorted.first, out.pedals);
     store_columns(sorted, out.tempo, out.notes);
     std::sort(out.pedals.begin(), out.pedals.end(), [](const pedal_span& a, const pedal_span& b) {
       return std::tie(a.onset_tick, a.kind, a.channel, a.track, a.offset_tick) <
@@ -632,8 +631,6 @@ void extend_by_sustain(performance& perf) {
                n.release_velocity[i], n.channel[i],     n.track[i]};
   }
   extend_rows_by_sustain(rows, perf.pedals);
-  const std::size_t whole[] = {0, rows.size()};
-  sort_chords(rows, whole);  // a changed offset can reorder notes that tie on everything before it
   store_columns({rows, {}}, perf.tempo, perf.notes);
 }
 
