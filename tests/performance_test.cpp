@@ -122,6 +122,45 @@ TEST(performance, sorts_notes_by_onset_then_pitch_across_tracks) {
   EXPECT_EQ(p.notes.channel, (std::vector<std::uint8_t>{0, 1, 0, 1}));
 }
 
+TEST(performance, sorts_each_chord_whatever_order_its_notes_were_struck_in) {
+  // The builder notes which rows may sort before the row struck just before them, and only their
+  // chords get sorted: every order of three keys, each a chord 8 ticks after the last, must come
+  // out low to high, whichever pair of the chord is out of order.
+  std::array<std::uint8_t, 3> order{60, 62, 64};
+  bytes body;
+  int chords = 0;
+  do {
+    for (std::size_t k = 0; k < order.size(); ++k)
+      body = cat({body, {static_cast<std::uint8_t>(k == 0 ? 8 : 0), 0x90, order[k], 90}});
+    for (std::size_t k = 0; k < order.size(); ++k)
+      body = cat({body, {static_cast<std::uint8_t>(k == 0 ? 4 : 0), 0x80, order[k], 0}});
+    ++chords;
+  } while (std::next_permutation(order.begin(), order.end()));
+  const auto p = read_body(body);
+  ASSERT_EQ(p.notes.size(), 18U);
+  for (int c = 0; c < chords; ++c) {
+    EXPECT_EQ(p.notes.onset_tick[3 * c], 8 + 12 * c);
+    EXPECT_EQ(std::vector<std::uint8_t>(p.notes.pitch.begin() + 3 * c, p.notes.pitch.begin() + 3 * c + 3),
+              (std::vector<std::uint8_t>{60, 62, 64}))
+        << "chord " << c;
+  }
+
+  // One key struck twice on one tick: only the offsets order them, and lifo closes the later
+  // row first, so the rows are out of order on their offsets alone.
+  const bytes twice{0x00, 0x90, 60, 50, 0x00, 0x90, 60, 70, 0x05, 0x80, 60, 0, 0x05, 0x80, 60, 0};
+  EXPECT_EQ(notes_of(read_body(twice, {.pairing = pairing_policy::lifo})),
+            (std::vector<note>{{0, 5, 60, 70}, {0, 10, 60, 50}}));
+
+  // A track whose first note is struck with the last note of the track before, lower: the two
+  // runs are merged, not sorted as one chord.
+  const bytes high{0x00, 0x90, 72, 90, 0x00, 0x90, 67, 90, 0x10, 0x80, 72, 0, 0x00, 0x80, 67, 0};
+  const bytes low{0x00, 0x90, 48, 90, 0x00, 0x90, 70, 90, 0x10, 0x80, 48, 0, 0x00, 0x80, 70, 0};
+  const auto both = continuo::read_performance(
+      smf().header(1, 2, 96).track(cat({high, end_of_track})).track(cat({low, end_of_track})));
+  EXPECT_EQ(both.notes.pitch, (std::vector<std::uint8_t>{48, 67, 70, 72}));
+  EXPECT_EQ(both.notes.track, (std::vector<std::uint16_t>{1, 0, 1, 0}));
+}
+
 /// A format-1 file of `tracks` tracks of random chords on one channel each, interleaved in time;
 /// `padding` bytes of text in the first track make the reader reserve more rows than it needs.
 /// With `uneven`, track t holds 2^(t % 4) times as many chords, so that the merge tree is lopsided.
