@@ -278,6 +278,28 @@ TEST(performance, turns_pedal_controllers_into_spans_at_the_threshold) {
   EXPECT_TRUE(read_body(body, {.keep_controls = false}).controls.empty());
 }
 
+TEST(performance, orders_pedal_spans_by_onset_kind_channel_and_track) {
+  // Spans are added as pedals go down; those that go down on one tick, or in another track, are
+  // put in order at the end. Track 0, tick 0: soft on channel 0, sustain on 1, sustain on 0; up at
+  // 30, 20, 10. Track 1: sustain on channel 0 from 5 to 15, and again from 40 to the end.
+  const bytes first{0x00, 0xB0, 67, 127, 0x00, 0xB1, 64, 127, 0x00, 0xB0, 64, 127, 0x0A, 0xB0, 64, 0,
+                    0x0A, 0xB1, 64, 0,   0x0A, 0xB0, 67, 0,   0x00, 0x90, 60, 1,   0x30, 0x80, 60, 0};
+  const bytes second{0x05, 0xB0, 64, 127, 0x0A, 0xB0, 64, 0, 0x19, 0xB0, 64, 127};
+  const auto p = continuo::read_performance(
+      smf().header(1, 2, 96).track(cat({first, end_of_track})).track(cat({second, end_of_track})));
+  using span = std::tuple<continuo::tick_t, continuo::tick_t, continuo::pedal_kind, int, int>;
+  std::vector<span> spans;
+  for (const auto& s : p.pedals) spans.emplace_back(s.onset_tick, s.offset_tick, s.kind, s.channel, s.track);
+  using enum continuo::pedal_kind;
+  EXPECT_EQ(spans, (std::vector<span>{{0, 10, sustain, 0, 0},
+                                      {0, 20, sustain, 1, 0},
+                                      {0, 30, soft, 0, 0},
+                                      {5, 15, sustain, 0, 1},
+                                      {40, 78, sustain, 0, 1}}));
+  EXPECT_EQ(p.duration_tick, 78);
+  EXPECT_DOUBLE_EQ(p.pedals[4].offset_s, 78.0 / 192);
+}
+
 TEST(performance, extends_notes_while_the_sustain_pedal_is_down) {
   // Pedal down 0-100. Note A 0-20 sounds to 100; B 30-40 is struck again at 60, so it ends there;
   // the second B 60-70 sounds to 100; C 110-120 is after the pedal and stays.
