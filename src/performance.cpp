@@ -431,9 +431,9 @@ class performance_builder {
     // A pedal still down at the end of its track is held to the end of the performance, which is
     // known only after the last track: keep it open until finish().
     for (auto& open : open_pedal_) {
-      for (std::uint32_t& span : open) {
-        if (span != no_pedal) held_pedals_.push_back(span);
-        span = no_pedal;
+      for (std::uint32_t& pedal : open) {
+        if (pedal != no_pedal) held_pedals_.push_back(pedal);
+        pedal = no_pedal;
       }
     }
   }

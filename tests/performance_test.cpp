@@ -287,15 +287,15 @@ TEST(performance, orders_pedal_spans_by_onset_kind_channel_and_track) {
   const bytes second{0x05, 0xB0, 64, 127, 0x0A, 0xB0, 64, 0, 0x19, 0xB0, 64, 127};
   const auto p = continuo::read_performance(
       smf().header(1, 2, 96).track(cat({first, end_of_track})).track(cat({second, end_of_track})));
-  using span = std::tuple<continuo::tick_t, continuo::tick_t, continuo::pedal_kind, int, int>;
-  std::vector<span> spans;
+  using pedal = std::tuple<continuo::tick_t, continuo::tick_t, continuo::pedal_kind, int, int>;
+  std::vector<pedal> spans;
   for (const auto& s : p.pedals) spans.emplace_back(s.onset_tick, s.offset_tick, s.kind, s.channel, s.track);
   using enum continuo::pedal_kind;
-  EXPECT_EQ(spans, (std::vector<span>{{0, 10, sustain, 0, 0},
-                                      {0, 20, sustain, 1, 0},
-                                      {0, 30, soft, 0, 0},
-                                      {5, 15, sustain, 0, 1},
-                                      {40, 78, sustain, 0, 1}}));
+  EXPECT_EQ(spans, (std::vector<pedal>{{0, 10, sustain, 0, 0},
+                                       {0, 20, sustain, 1, 0},
+                                       {0, 30, soft, 0, 0},
+                                       {5, 15, sustain, 0, 1},
+                                       {40, 78, sustain, 0, 1}}));
   EXPECT_EQ(p.duration_tick, 78);
   EXPECT_DOUBLE_EQ(p.pedals[4].offset_s, 78.0 / 192);
 }
