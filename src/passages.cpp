@@ -424,8 +424,10 @@ std::vector<passage_group> find_passages(std::span<const session_notes> sessions
       x.tempo_ratio = tempo[k - begin] > 0 ? tempo[k - begin] : 1.0;
       x.matches = support[k - begin];
       const std::size_t len = x.last_note - x.first_note;
-      const auto t = estimate_tempo(s.onset_s.subspan(x.first_note, len), s.velocity.subspan(x.first_note, len),
-                                    s.pitch.subspan(x.first_note, len));
+      const auto t = estimate_tempo({.onset_s = s.onset_s.subspan(x.first_note, len),
+                                     .offset_s = {},
+                                     .velocity = s.velocity.subspan(x.first_note, len),
+                                     .pitch = s.pitch.subspan(x.first_note, len)});
       x.bpm_confidence = t.confidence;
       x.bpm = t.confidence >= o.min_bpm_confidence ? t.bpm : 0.0;
       g.occurrences.push_back(x);

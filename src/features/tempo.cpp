@@ -26,6 +26,12 @@ constexpr double tracking_tightness = 20.0;
 /// the 30 s windows within 4 % from 0.62 to 0.67; 1.3 and 1.7 did about as well, 2 and 3 worse).
 constexpr double early_beat_cost = 1.5;
 
+/// A step of x expected beats spans (int)(x + this) beats: 1.5 (a beat 50 % too long, or two beats 25 %
+/// too short) is one long beat. Why: performers lengthen beats far more than they shorten them (see
+/// early_beat_cost); with 0.5 the tracker, knife-edge at exactly 1.5, read a beat held to 1.5 times as
+/// two, the median then fell to 0.45 of a steady 0.5 s (tests/features/tempo_test.cpp).
+constexpr double beat_rounding = 0.45;
+
 /// A rest longer than this many expected beats before an event lets the tracker's chain reach the event
 /// from any earlier event (a bridge, see track_beats). Why: a pause between sections, a fermata or a rest
 /// longer than the tracker's reach (3.45 beats) otherwise ends the chain, and the beat period was the
@@ -53,6 +59,9 @@ struct onset_events {
   /// 1 when the event's lowest pitch is among the lowest 30 % of the events' lowest pitches, else 0: a
   /// factor rather than a flag, so that the pair loops multiply instead of branching on it.
   std::vector<double> bass;
+  /// The beat tracker's weight: the event model's beat probability when the notes' lengths are known,
+  /// else weight x (1 + bass).
+  std::vector<double> salience;
 
   [[nodiscard]] std::size_t size() const noexcept { return time_s.size(); }
 };
@@ -61,8 +70,17 @@ struct onset_events {
 /// of notes (an attempt, a window) does not spend its time in malloc.
 struct workspace {
   onset_events events;
-  onset_events strong;  ///< All the events while the tracker's first pass runs on the strong ones.
-  std::vector<std::uint8_t> lowest;
+  onset_events strong;                ///< All the events while the tracker's first pass runs on the strong ones.
+  std::vector<std::uint8_t> lowest;   ///< Per event, as merged: its lowest and highest pitch, its notes,
+  std::vector<std::uint8_t> highest;  ///< its loudest velocity and ln of its longest note (in seconds,
+  std::vector<double> notes;          ///< at least 10 ms).
+  std::vector<std::uint8_t> loudest;
+  std::vector<double> longest;
+  /// Sums of the context columns over events [0, e), for means around an event: ln weight, lowest,
+  /// highest, loudest, ln interval to the next event, ln longest note; interleaved, `context_columns` a row.
+  std::vector<double> prefix;
+  std::vector<double> features;           ///< The events' features as columns (weigh_events).
+  bool lengths_known = false;             ///< Whether the notes' offsets were given.
   std::vector<std::int64_t> halves;       ///< Event times in half lag bins from the first.
   std::vector<std::int64_t> bass_halves;  ///< The same of the bass events.
   std::vector<double> bass_weight;        ///< Their weights.
@@ -87,9 +105,14 @@ workspace& thread_workspace() {
   return w;
 }
 
-/// Merges onsets into `w.events`.
-void merge_onsets(std::span<const seconds_t> onset_s, std::span<const std::uint8_t> velocity,
-                  std::span<const std::uint8_t> pitch, seconds_t merge_window_s, workspace& w) {
+/// Intervals and note lengths shorter than this count as this long in the event features' logarithms.
+constexpr double shortest_s = 0.01;
+
+/// Merges onsets into `w.events` (time, weight, bass) and the per-event columns of `w`.
+void merge_onsets(const tempo_notes& notes, seconds_t merge_window_s, workspace& w) {
+  const std::span<const seconds_t> onset_s = notes.onset_s;
+  const std::span<const std::uint8_t> velocity = notes.velocity;
+  const std::span<const std::uint8_t> pitch = notes.pitch;
   static constexpr auto velocity_share = [] {
     std::array<double, 256> share{};
     for (std::size_t v = 0; v < share.size(); ++v) share[v] = static_cast<double>(v) / 127.0;
@@ -97,9 +120,14 @@ void merge_onsets(std::span<const seconds_t> onset_s, std::span<const std::uint8
   }();
   onset_events& events = w.events;
   const std::size_t n = std::min({onset_s.size(), velocity.size(), pitch.size()});
+  w.lengths_known = notes.offset_s.size() >= n;
   events.time_s.resize(n + 1);
   events.weight.resize(n + 1);
   w.lowest.resize(n + 1);
+  w.highest.resize(n + 1);
+  w.notes.resize(n + 1);
+  w.loudest.resize(n + 1);
+  w.longest.resize(n + 1);
   // One pass, without a branch per note (how many notes an event holds is anyone's guess): the event
   // being merged is written at slot `count` after every note, and kept (count moves on) when the next
   // note starts another.
@@ -107,6 +135,10 @@ void merge_onsets(std::span<const seconds_t> onset_s, std::span<const std::uint8
   double t0 = n > 0 ? onset_s[0] : 0.0;
   double sum = 0;
   std::uint8_t low = 127;
+  std::uint8_t high = 0;
+  double in_event = 0;
+  std::uint8_t loud = 0;
+  double longest_s = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const double onset = onset_s[i];
     const bool starts = !(onset - t0 <= merge_window_s);
@@ -114,15 +146,31 @@ void merge_onsets(std::span<const seconds_t> onset_s, std::span<const std::uint8
     t0 = starts ? onset : t0;
     sum = (starts ? 0.0 : sum) + velocity_share[velocity[i]];
     low = std::min(starts ? std::uint8_t{127} : low, pitch[i]);
+    high = std::max(starts ? std::uint8_t{0} : high, pitch[i]);
+    in_event = (starts ? 0.0 : in_event) + 1;
+    loud = std::max(starts ? std::uint8_t{0} : loud, velocity[i]);
+    const double length_s = w.lengths_known ? notes.offset_s[i] - onset : 0.0;
+    longest_s = std::max(starts ? 0.0 : longest_s, length_s);
     events.time_s[count] = t0;
     events.weight[count] = sum;
     w.lowest[count] = low;
+    w.highest[count] = high;
+    w.notes[count] = in_event;
+    w.loudest[count] = loud;
+    w.longest[count] = longest_s;
   }
   count += n > 0 && std::isfinite(t0) && sum > 0 ? 1 : 0;
   events.time_s.resize(count);
   events.weight.resize(count);
   w.lowest.resize(count);
+  w.highest.resize(count);
+  w.notes.resize(count);
+  w.loudest.resize(count);
+  w.longest.resize(count);
   for (double& weight : events.weight) weight = std::sqrt(weight);
+  if (w.lengths_known) {
+    for (double& length : w.longest) length = std::log(std::max(length, shortest_s));
+  }
   events.bass.clear();
   if (count > 0) {
     // The lowest pitch of the lowest 30 % of the events, counted rather than selected.
@@ -133,6 +181,111 @@ void merge_onsets(std::span<const seconds_t> onset_s, std::span<const std::uint8
     for (std::size_t at_or_below = events_at[0]; at_or_below <= k; at_or_below += events_at[threshold]) ++threshold;
     events.bass.resize(count);
     for (std::size_t e = 0; e < count; ++e) events.bass[e] = w.lowest[e] <= threshold ? 1.0 : 0.0;
+  }
+}
+
+/// Columns of the prefix sums in workspace::prefix.
+constexpr std::size_t context_columns = 6;
+/// How many events on each side the means around an event take in: of weights and pitches, and of
+/// intervals and lengths (tempo_event::features).
+constexpr std::size_t near_events = 6;
+constexpr std::size_t near_intervals = 8;
+
+/// Fills `w.prefix` for event_features, from the columns merge_onsets left (lengths: ln of the longest).
+void sum_context(workspace& w) {
+  const onset_events& events = w.events;
+  const std::size_t n = events.size();
+  w.prefix.assign((n + 1) * context_columns, 0.0);
+  double* row = w.prefix.data();
+  for (std::size_t e = 0; e < n; ++e, row += context_columns) {
+    const double interval = e + 1 < n ? events.time_s[e + 1] - events.time_s[e] : 1.0;
+    const double terms[context_columns] = {
+        std::log(events.weight[e]),        static_cast<double>(w.lowest[e]),         static_cast<double>(w.highest[e]),
+        static_cast<double>(w.loudest[e]), std::log(std::max(interval, shortest_s)), w.longest[e]};
+    for (std::size_t c = 0; c < context_columns; ++c) row[context_columns + c] = row[c] + terms[c];
+  }
+}
+
+/// Writes event e's features (tempo_event::features) to `f`; needs sum_context.
+void event_features(const workspace& w, std::size_t e, double* f) {
+  const std::size_t n = w.events.size();
+  const double* prefix = w.prefix.data();
+  // The mean of column c over the events within `reach` of e.
+  const auto around = [&](std::size_t c, std::size_t reach) {
+    const std::size_t lo = e >= reach ? e - reach : 0;
+    const std::size_t hi = std::min(n, e + reach + 1);
+    return (prefix[hi * context_columns + c] - prefix[lo * context_columns + c]) / static_cast<double>(hi - lo);
+  };
+  const auto column = [&](std::size_t c, std::size_t k) {
+    return prefix[(k + 1) * context_columns + c] - prefix[k * context_columns + c];
+  };
+  const double ln_w = column(0, e);
+  const double low = w.lowest[e];
+  const double next = column(4, e);
+  const double previous = e > 0 ? column(4, e - 1) : 0.0;
+  const double intervals = around(4, near_intervals);
+  f[0] = ln_w;
+  f[1] = w.events.bass[e];
+  f[2] = std::log(w.notes[e]);
+  f[3] = ln_w - around(0, near_events);
+  f[4] = next - intervals;
+  f[5] = previous - intervals;
+  f[6] = (low - around(1, near_events)) / 12;
+  f[7] = e > 0 && w.lowest[e] != w.lowest[e - 1] ? 1.0 : 0.0;
+  f[8] = (w.loudest[e] - around(3, near_events)) / 20;
+  f[9] = (w.highest[e] - around(2, near_events)) / 12;
+  f[10] = next - previous;
+  f[11] = w.lengths_known ? w.longest[e] - around(5, near_intervals) : 0.0;
+  f[12] = w.lengths_known ? w.longest[e] : 0.0;
+  f[13] = e > 0 ? ln_w - column(0, e - 1) : 0.0;
+  f[14] = e + 1 < n ? ln_w - column(0, e + 1) : 0.0;
+  f[15] = e > 0 ? (low - w.lowest[e - 1]) / 12 : 0.0;
+}
+
+/// Fills `w.events.salience`: the event model's beat probability when the notes' lengths are known, else
+/// the velocity weight, doubled for a bass event (what the tracker used before the model). Why the model
+/// runs over blocks of events, a feature at a time: per event, its 153 terms are one chain of dependent
+/// additions (which cost more than all the rest of the estimator's work on an event); over a block, each
+/// step is a loop of independent multiply-adds that the compiler vectorises, on columns that stay in the
+/// cache; in single precision, which holds twice the values a vector instruction. The products are
+/// summed as x_i (w_i + sum over j >= i of q_ij x_j): one multiply-add a product.
+void weigh_events(const tempo_event_model& model, workspace& w) {
+  onset_events& events = w.events;
+  const std::size_t n = events.size();
+  events.salience.resize(n);
+  if (!w.lengths_known) {
+    for (std::size_t e = 0; e < n; ++e) events.salience[e] = events.weight[e] * (1 + events.bass[e]);
+    return;
+  }
+  constexpr std::size_t count = tempo_event_feature_count;
+  constexpr std::size_t block = 256;
+  sum_context(w);
+  std::array<float, tempo_event_model{}.size()> q{};
+  std::transform(model.begin(), model.end(), q.begin(), [](double v) { return static_cast<float>(v); });
+  std::array<std::array<float, block>, count> x{};  // feature k of the block's event e at x[k][e]
+  std::array<float, block> row{};
+  std::array<float, block> z{};
+  std::array<double, count> f{};
+  for (std::size_t first = 0; first < n; first += block) {
+    const std::size_t size = std::min(block, n - first);
+    // The loops run over whole groups of 8 (the values past `size` are left from before, and unused).
+    const std::size_t lanes = (size + 7) / 8 * 8;
+    for (std::size_t e = 0; e < size; ++e) {
+      event_features(w, first + e, f.data());
+      for (std::size_t k = 0; k < count; ++k) x[k][e] = static_cast<float>(f[k]);
+    }
+    std::fill_n(z.begin(), lanes, q[0]);
+    const float* product = q.data() + 1 + count;
+    for (std::size_t i = 0; i < count; ++i) {
+      std::fill_n(row.begin(), lanes, q[1 + i]);
+      for (std::size_t j = i; j < count; ++j) {
+        const float qij = *product++;
+        for (std::size_t e = 0; e < lanes; ++e) row[e] += qij * x[j][e];
+      }
+      for (std::size_t e = 0; e < lanes; ++e) z[e] += x[i][e] * row[e];
+    }
+    double* salience = events.salience.data() + first;
+    for (std::size_t e = 0; e < size; ++e) salience[e] = 1 / (1 + std::exp(-static_cast<double>(z[e])));
   }
 }
 
@@ -188,7 +341,7 @@ void measure_lags(double max_lag_s, workspace& w) {
   w.half_lags.assign(2 * halves, 0.0);
   double* all = w.half_lags.data();
   double* bass = all + halves;
-  count_pairs(w.halves, events.weight, min_half, max_half, all);
+  count_pairs(w.halves, w.lengths_known ? events.salience : events.weight, min_half, max_half, all);
   count_pairs(w.bass_halves, w.bass_weight, min_half, max_half, bass);
   w.lags.assign(2 * bins, 0.0);
   for (std::size_t q = 0; q < halves; ++q) {
@@ -337,7 +490,6 @@ class period_curve {
 /// no event. Returns the chain's steps, in time order.
 std::vector<beat_step> track_beats(period_curve expected, double tightness, workspace& w) {
   constexpr double skip_penalty = 0.7;
-  constexpr double bass_gain = 1.0;  // a bass event counts twice: beats fall on the bass more often
   const double cost[2] = {tightness / early_beat_cost, tightness * early_beat_cost};  // late, early
   static constexpr double inv_beats[4] = {1.0, 1.0, 0.5, 1.0 / 3.0};
   static constexpr double skipped[4] = {0.0, 0.0, skip_penalty, 2 * skip_penalty};
@@ -347,7 +499,7 @@ std::vector<beat_step> track_beats(period_curve expected, double tightness, work
   double* own = w.own.data();
   double mean_w = 0;
   for (std::size_t k = 0; k < n; ++k) {
-    own[k] = w.events.weight[k] * (1 + bass_gain * w.events.bass[k]);
+    own[k] = w.events.salience[k];
     mean_w += own[k];
   }
   for (std::size_t k = 0; k < n; ++k) own[k] *= static_cast<double>(n) / mean_w;
@@ -366,10 +518,10 @@ std::vector<beat_step> track_beats(period_curve expected, double tightness, work
     const std::size_t count = hi - lo;
     for (std::size_t c = 0; c < count; ++c) {
       const double x = (tj - from_time[c]) * inv_period;
-      // 0.65 <= x <= 3.45, so the cast rounds as lround does, without a call in the innermost loop, and
-      // gives 1, 2 or 3 beats. Tables rather than branches: which way they would go is anyone's guess.
-      const int beats = static_cast<int>(x + 0.5);  // NOLINT(bugprone-incorrect-roundings)
-      // ln(x / beats) by its Taylor series around 1 (|e| <= 0.35 here; error under 1 %).
+      // 0.65 <= x <= 3.45, so the cast gives 1, 2 or 3 beats without a call in the innermost loop.
+      // Tables rather than branches: which way they would go is anyone's guess.
+      const int beats = static_cast<int>(x + beat_rounding);
+      // ln(x / beats) by its Taylor series around 1 (-0.35 <= e <= 0.55 here; error under 4 %).
       const double e = x * inv_beats[beats] - 1;
       const double ln = e * (1 - e * (0.5 - e * (1.0 / 3.0)));
       candidate[c] = from_score[c] - cost[ln < 0 ? 1 : 0] * ln * ln - skipped[beats] + own_j;
@@ -448,7 +600,7 @@ std::vector<beat_step> track_beats(period_curve expected, double tightness, work
       if (best_from == last && with_two) best_from = find(three, two);
       if (best_from == last) best_from = find(two, last);
       const double x = (tj - time[best_from]) * inv_period;
-      w.span[j] = static_cast<std::uint8_t>(x + 0.5);  // NOLINT(bugprone-incorrect-roundings)
+      w.span[j] = static_cast<std::uint8_t>(x + beat_rounding);
     }
     score[j] = best;
     w.from[j] = static_cast<std::uint32_t>(best_from);
@@ -465,28 +617,31 @@ std::vector<beat_step> track_beats(period_curve expected, double tightness, work
 }
 
 /// Moves all the events to `w.strong` and leaves in `w.events` the strong ones: those whose tracker weight
-/// (weight, doubled for a bass event) is at least strong_event_share of the mean.
+/// (salience) is at least strong_event_share of the mean.
 void keep_strong_events(workspace& w) {
   std::swap(w.events, w.strong);
   const onset_events& all = w.strong;
   onset_events& strong = w.events;
   double mean = 0;
-  for (std::size_t k = 0; k < all.size(); ++k) mean += all.weight[k] * (1 + all.bass[k]);
+  for (std::size_t k = 0; k < all.size(); ++k) mean += all.salience[k];
   mean /= static_cast<double>(std::max<std::size_t>(all.size(), 1));
   // Every event is written at slot `kept`, which moves on past the strong ones: no branch per event.
   strong.time_s.resize(all.size());
   strong.weight.resize(all.size());
   strong.bass.resize(all.size());
+  strong.salience.resize(all.size());
   std::size_t kept = 0;
   for (std::size_t k = 0; k < all.size(); ++k) {
     strong.time_s[kept] = all.time_s[k];
     strong.weight[kept] = all.weight[k];
     strong.bass[kept] = all.bass[k];
-    kept += all.weight[k] * (1 + all.bass[k]) >= strong_event_share * mean ? 1 : 0;
+    strong.salience[kept] = all.salience[k];
+    kept += all.salience[k] >= strong_event_share * mean ? 1 : 0;
   }
   strong.time_s.resize(kept);
   strong.weight.resize(kept);
   strong.bass.resize(kept);
+  strong.salience.resize(kept);
 }
 
 /// Returns the local tempo curve of a chain: at each step, the median period of the steps within
@@ -532,10 +687,10 @@ std::array<double, tempo_feature_count> level_features(double t, const workspace
 }
 
 /// Merges the onsets into `w.events` and returns the metrical-level candidates, most probable first.
-std::vector<tempo_candidate> analyse(std::span<const seconds_t> onset_s, std::span<const std::uint8_t> velocity,
-                                     std::span<const std::uint8_t> pitch, const tempo_options& options, workspace& w) {
+std::vector<tempo_candidate> analyse(const tempo_notes& notes, const tempo_options& options, workspace& w) {
   std::vector<tempo_candidate> candidates;
-  merge_onsets(onset_s, velocity, pitch, options.merge_window_s, w);
+  merge_onsets(notes, options.merge_window_s, w);
+  weigh_events(options.event_model, w);
   const std::size_t event_count = w.events.size();
   if (event_count < 3) return candidates;
   const double span = w.events.time_s.back() - w.events.time_s.front();
@@ -594,19 +749,43 @@ std::vector<tempo_candidate> analyse(std::span<const seconds_t> onset_s, std::sp
 
 }  // namespace
 
+const tempo_event_model& default_tempo_event_model() noexcept {
+  // Fitted on the events of all 886 ASAP performances by bench/eval/fit_event_model.py (an event is a
+  // beat within 50 ms of an annotated one); docs/tempo_key.md reports the figures of models fitted with
+  // each piece held out.
+  static constexpr tempo_event_model model{
+      -0.86763,   -1.56332,   -0.183078,  1.43026,    -2.55466,   0.692842,   0.186493,   0.0644178,  -0.252696,
+      0.558301,   -0.0298226, 0.266516,   0.338411,   0.206104,   1.0959,     2.43256,    -0.0650894, -2.5323,
+      -0.448937,  2.70203,    -3.03091,   0.803654,   0.596604,   0.0679533,  -0.216817,  1.69839,    0.237151,
+      0.049722,   -0.105152,  0.0487357,  0.553172,   1.03139,    -0.0661242, -0.183078,  0.404585,   -1.1737,
+      0.0587265,  0.121341,   -0.10658,   -0.0637595, 0.320189,   0.19713,    -0.0322104, 0.194958,   -0.126423,
+      0.0881098,  0.0104387,  0.0690795,  -0.800957,  3.1098,     -0.134893,  -0.375129,  0.400063,   0.534271,
+      -0.985251,  -0.330976,  0.10223,    0.0628579,  0.0211827,  -0.872064,  -1.37305,   -0.0554287, -2.606,
+      -0.649859,  -0.641651,  -1.46307,   -1.36506,   -0.658149,  0.490451,   0.0370046,  0.061143,   0.21395,
+      1.7301,     4.09389,    0.533277,   0.0827209,  0.0945187,  -0.126067,  0.0767094,  0.195648,   0.118249,
+      0.0273781,  -0.074617,  0.0706322,  0.279354,   -0.702738,  -0.0375786, 0.194553,   -0.140686,  0.275804,
+      0.152111,   0.177792,   -0.104852,  -0.0330228, 0.012901,   0.29711,    -0.19321,   -0.0618857, -0.0893948,
+      -0.245168,  0.173785,   0.165912,   0.00690626, -0.0413661, 0.118451,   0.0785149,  -0.045313,  0.149706,
+      -0.252696,  0.28413,    0.142301,   -0.106371,  0.0701616,  0.0882096,  0.0453049,  0.139664,   -0.0650894,
+      0.165186,   -0.0966667, 0.0122108,  0.103052,   -0.214972,  -0.0662005, -0.283301,  -0.168908,  0.016132,
+      -0.0314951, 0.0337152,  0.00972126, -0.1483,    0.174851,   -0.0166192, 0.043579,   -0.0297002, 0.0296152,
+      -0.0335671, -0.252952,  0.0153657,  -0.0416716, 0.188932,   -0.194713,  0.292843,   -0.0169753, 0.0130309,
+      0.039792,   -0.0460553, -0.0222357, -0.436986,  -0.0416026, 0.0220691,  -1.52552,   -0.0148048, -0.0664094,
+  };
+  return model;
+}
+
 const tempo_level_model& default_tempo_level_model() noexcept {
   // Fitted on all 886 ASAP performances and their 30 s windows by bench/eval/tempo_key_eval (softmax over
   // candidates, target: the candidates within 4 % of the annotated tempo); docs/tempo_key.md reports
   // the figures of models fitted with each piece held out.
-  static constexpr tempo_level_model model{1.3420,  -1.0374, 3.3312, -0.4767, -0.6583, 0.6265,  1.0841,  -1.3857,
-                                           -0.8949, 1.9951,  2.3175, 1.0496,  -0.0439, -1.3906, -0.5447, 0.6506};
+  static constexpr tempo_level_model model{0.9492,  -0.7396, 4.3788, 1.2288, 0.3905,  1.2613,  1.4309, -1.1129,
+                                           -0.7502, 0.5868,  0.7263, 0.0057, -0.0395, -1.1538, 0.0196, 0.1387};
   return model;
 }
 
-std::vector<tempo_candidate> tempo_candidates(std::span<const seconds_t> onset_s,
-                                              std::span<const std::uint8_t> velocity,
-                                              std::span<const std::uint8_t> pitch, const tempo_options& options) {
-  return analyse(onset_s, velocity, pitch, options, thread_workspace());
+std::vector<tempo_candidate> tempo_candidates(const tempo_notes& notes, const tempo_options& options) {
+  return analyse(notes, options, thread_workspace());
 }
 
 namespace {
@@ -765,32 +944,29 @@ std::vector<tempo_level_choice> level_choices(double period_s, const tempo_optio
 const tempo_choice_model& default_tempo_choice_model() noexcept {
   // Fitted on all 886 ASAP performances and their 30 s windows by bench/eval/tempo_key_eval, with the
   // default level model (softmax over the choices, target: the choices within 4 % of the annotated
-  // tempo); docs/tempo_key.md reports the figures of models fitted with each piece held out.
-  static constexpr tempo_choice_model model{0.4577,  -0.8592, 2.2226,  0.2610,   -1.1532, 0.2689,  0.0499,  -1.2181,
-                                            -0.0986, 1.5838,  1.4428,  1.0840,   -0.0935, -0.9572, 0.1258,  0.4968,
-                                            0.4935,  -0.5064, -1.0525, -0.2175,  2.0566,  -0.8916, -0.6855, 2.7069,
-                                            5.8834,  2.5464,  0.4889,  -14.2605, 2.4137,  -5.2109, -1.7749, 0.1046,
-                                            -4.5493, -0.1073, 0.7603,  2.2153,   4.3766,  -0.4126, -1.7133, 3.9963,
-                                            0.8673,  1.6048,  -5.1832, 1.9133,   0.4793,  -1.7584, 2.5090,  -0.6640,
-                                            -0.1807, -0.4584, -1.1496};
+  // tempo; L2 3e-2); docs/tempo_key.md reports the figures of models fitted with each piece held out.
+  static constexpr tempo_choice_model model{0.1468,  -0.5002, 2.7133,  1.0074,  0.1061,  1.0749,  1.0951,  0.0459,
+                                            0.3089,  0.7664,  0.4726,  0.3081,  -0.0683, -0.5746, 0.3630,  0.2716,
+                                            0.7563,  -0.2205, -0.1592, 0.0594,  0.8302,  -0.5752, -0.6198, 2.4192,
+                                            4.1934,  3.1093,  -0.0702, -5.8816, -0.5075, -3.4867, -0.6498, -0.9340,
+                                            -4.1176, -1.0924, 1.7652,  1.1860,  3.4550,  -1.1194, -1.0444, 2.2989,
+                                            -0.2640, 0.7047,  -1.4072, 0.4256,  0.4293,  -0.5341, 0.7534,  0.8556,
+                                            0.3867,  -0.9266, -0.6016};
   return model;
 }
 
-std::vector<tempo_level_choice> tempo_level_choices(std::span<const seconds_t> onset_s,
-                                                    std::span<const std::uint8_t> velocity,
-                                                    std::span<const std::uint8_t> pitch, const tempo_options& options) {
+std::vector<tempo_level_choice> tempo_level_choices(const tempo_notes& notes, const tempo_options& options) {
   workspace& w = thread_workspace();
-  const std::vector<tempo_candidate> candidates = analyse(onset_s, velocity, pitch, options, w);
+  const std::vector<tempo_candidate> candidates = analyse(notes, options, w);
   tempo_estimate out;
   if (candidates.empty() || !track(candidates.front(), w, out)) return {};
   return level_choices(out.beat_period_s, options, w);
 }
 
-tempo_estimate estimate_tempo(std::span<const seconds_t> onset_s, std::span<const std::uint8_t> velocity,
-                              std::span<const std::uint8_t> pitch, const tempo_options& options) {
+tempo_estimate estimate_tempo(const tempo_notes& notes, const tempo_options& options) {
   tempo_estimate out;
   workspace& w = thread_workspace();
-  const std::vector<tempo_candidate> candidates = analyse(onset_s, velocity, pitch, options, w);
+  const std::vector<tempo_candidate> candidates = analyse(notes, options, w);
   out.event_count = w.events.size();
   if (candidates.empty() || !track(candidates.front(), w, out)) return out;
   // The first choice with the highest probability: the tracked level itself when the model is all zeros.
@@ -805,17 +981,35 @@ tempo_estimate estimate_tempo(std::span<const seconds_t> onset_s, std::span<cons
   return out;
 }
 
+tempo_notes tempo_notes::of(const note_columns& notes, std::size_t first, std::size_t last) {
+  last = std::min(last, notes.size());
+  first = std::min(first, last);
+  const std::size_t n = last - first;
+  return {std::span(notes.onset_s).subspan(first, n), std::span(notes.offset_s).subspan(first, n),
+          std::span(notes.velocity).subspan(first, n), std::span(notes.pitch).subspan(first, n)};
+}
+
 tempo_estimate estimate_tempo(const note_columns& notes, std::size_t first, std::size_t last,
                               const tempo_options& options) {
-  last = std::min(last, notes.size());
-  if (first >= last) return {};
-  const std::size_t n = last - first;
-  return estimate_tempo(std::span(notes.onset_s).subspan(first, n), std::span(notes.velocity).subspan(first, n),
-                        std::span(notes.pitch).subspan(first, n), options);
+  return estimate_tempo(tempo_notes::of(notes, first, last), options);
 }
 
 tempo_estimate estimate_tempo(const note_columns& notes, const tempo_options& options) {
   return estimate_tempo(notes, 0, notes.size(), options);
+}
+
+std::vector<tempo_event> tempo_events(const tempo_notes& notes, const tempo_options& options) {
+  workspace& w = thread_workspace();
+  merge_onsets(notes, options.merge_window_s, w);
+  weigh_events(options.event_model, w);
+  if (!w.lengths_known) sum_context(w);
+  std::vector<tempo_event> events(w.events.size());
+  for (std::size_t e = 0; e < events.size(); ++e) {
+    events[e].time_s = w.events.time_s[e];
+    event_features(w, e, events[e].features.data());
+    events[e].salience = w.events.salience[e];
+  }
+  return events;
 }
 
 }  // namespace continuo

@@ -48,6 +48,9 @@ note_columns waltz(double beat_s, int bars) {
   return n;
 }
 
+/// All the notes of `n`, as the span functions take them.
+continuo::tempo_notes all_notes(const note_columns& n) { return continuo::tempo_notes::of(n, 0, n.size()); }
+
 /// True when `a` is within 4 % of `b` times 1, 2, 1/2, 3 or 1/3 (the Acc2 criterion).
 bool same_up_to_level(double a, double b) {
   for (double f : {1.0, 2.0, 0.5, 3.0, 1.0 / 3.0}) {
@@ -120,8 +123,9 @@ TEST(tempo, a_range_of_notes_is_estimated_on_its_own) {
   // downbeat): what matters here is that the period is 0.4 s times a power of two, not mixed with 0.5 s.
   const double octaves = std::log2(second_part.beat_period_s / 0.4);
   EXPECT_NEAR(octaves, std::round(octaves), 0.06) << second_part.beat_period_s;
-  const auto spans = continuo::estimate_tempo(std::span(n.onset_s).subspan(0, 40), std::span(n.velocity).subspan(0, 40),
-                                              std::span(n.pitch).subspan(0, 40));
+  const auto spans = continuo::estimate_tempo(
+      {std::span(n.onset_s).subspan(0, 40), std::span(n.offset_s).subspan(0, 40), std::span(n.velocity).subspan(0, 40),
+       std::span(n.pitch).subspan(0, 40)});
   EXPECT_EQ(spans, first_part);
 }
 
@@ -142,8 +146,10 @@ TEST(tempo, an_unsteady_performance_has_a_larger_spread_than_a_steady_one) {
 
 TEST(tempo, lengthened_beats_do_not_make_the_tempo_fast) {
   // Beats of 0.5 s with an eighth-note filler; every fourth beat is held to 0.75 s (a phrase-end
-  // lengthening), its filler halfway. The median beat is 0.5 s. A tracker for which a beat 50 % too long
-  // costs as much as two beats 25 % too short splits the long beats and reported 0.45 s.
+  // lengthening), its filler halfway. The median beat is 0.5 s, the mean 0.5625 s. A tracker for which a
+  // beat 50 % too long costs as much as two beats 25 % too short splits the long beats and reported
+  // 0.45 s. The estimator's period is the median of means over runs of four beats, each of which holds
+  // one long beat here: the mean beat, and not faster than the median.
   note_columns n;
   double t = 1.0;
   for (int i = 0; i < 64; ++i) {
@@ -156,7 +162,9 @@ TEST(tempo, lengthened_beats_do_not_make_the_tempo_fast) {
   continuo::tempo_options o;
   o.min_bpm = 90;  // the level is not what this test is about
   o.max_bpm = 160;
-  EXPECT_NEAR(continuo::estimate_tempo(n, o).beat_period_s, 0.5, 0.02);
+  const double period_s = continuo::estimate_tempo(n, o).beat_period_s;
+  EXPECT_GE(period_s, 0.49);
+  EXPECT_LE(period_s, 0.57);
 }
 
 TEST(tempo, a_pause_longer_than_the_trackers_reach_does_not_end_the_beat_chain) {
@@ -199,7 +207,7 @@ TEST(tempo, soft_ornaments_between_the_beats_do_not_move_the_beat) {
 TEST(tempo, estimates_are_deterministic_and_candidates_are_ordered) {
   const auto n = waltz(0.5, 20);
   EXPECT_EQ(continuo::estimate_tempo(n), continuo::estimate_tempo(n));
-  const auto c = continuo::tempo_candidates(n.onset_s, n.velocity, n.pitch);
+  const auto c = continuo::tempo_candidates(all_notes(n));
   ASSERT_FALSE(c.empty());
   double total = 0;
   for (std::size_t k = 0; k < c.size(); ++k) {
@@ -231,7 +239,7 @@ double meter_feature(const continuo::tempo_level_choice& c, std::size_t m) {
 
 TEST(tempo, level_choices_are_the_multiples_of_the_tracked_period_within_the_range) {
   const auto n = metronomic_scale(0.5, 64);
-  const auto all = continuo::tempo_level_choices(n.onset_s, n.velocity, n.pitch);
+  const auto all = continuo::tempo_level_choices(all_notes(n));
   ASSERT_FALSE(all.empty());
   EXPECT_EQ(all.front().multiple, 1.0);
   double total = 0;
@@ -243,10 +251,10 @@ TEST(tempo, level_choices_are_the_multiples_of_the_tracked_period_within_the_ran
   continuo::tempo_options o;
   o.min_bpm = 90;
   o.max_bpm = 160;
-  const auto only = continuo::tempo_level_choices(n.onset_s, n.velocity, n.pitch, o);
+  const auto only = continuo::tempo_level_choices(all_notes(n), o);
   ASSERT_EQ(only.size(), 1U);  // 0.25 s and 1 s are out of the range
   EXPECT_NEAR(only.front().beat_period_s, 0.5, 0.01);
-  EXPECT_TRUE(continuo::tempo_level_choices(std::span<const double>{}, {}, {}).empty());
+  EXPECT_TRUE(continuo::tempo_level_choices(continuo::tempo_notes{}).empty());
 }
 
 TEST(tempo, meter_evidence_tells_a_waltz_from_a_march) {
@@ -254,12 +262,12 @@ TEST(tempo, meter_evidence_tells_a_waltz_from_a_march) {
   o.min_bpm = 80;  // track the beat of 0.6 s (waltz) and of 0.5 s (scale, every fourth note louder)
   o.max_bpm = 130;
   const auto w = waltz(0.6, 24);
-  const auto three = continuo::tempo_level_choices(w.onset_s, w.velocity, w.pitch, o);
+  const auto three = continuo::tempo_level_choices(all_notes(w), o);
   ASSERT_FALSE(three.empty());
   EXPECT_NEAR(three.front().beat_period_s, 0.6, 0.01);
   EXPECT_GT(meter_feature(three.front(), 1), meter_feature(three.front(), 0) + 0.2);
   const auto m = metronomic_scale(0.5, 64);
-  const auto two = continuo::tempo_level_choices(m.onset_s, m.velocity, m.pitch, o);
+  const auto two = continuo::tempo_level_choices(all_notes(m), o);
   ASSERT_FALSE(two.empty());
   EXPECT_NEAR(two.front().beat_period_s, 0.5, 0.01);
   EXPECT_GT(meter_feature(two.front(), 0), meter_feature(two.front(), 1) + 0.02);
@@ -272,8 +280,8 @@ TEST(tempo, meter_evidence_tells_a_waltz_from_a_march) {
   }
   o.min_bpm = 100;
   o.max_bpm = 140;
-  const auto e = continuo::tempo_level_choices(eighths.onset_s, eighths.velocity, eighths.pitch, o);
-  const auto t = continuo::tempo_level_choices(triplets.onset_s, triplets.velocity, triplets.pitch, o);
+  const auto e = continuo::tempo_level_choices(all_notes(eighths), o);
+  const auto t = continuo::tempo_level_choices(all_notes(triplets), o);
   ASSERT_FALSE(e.empty());
   ASSERT_FALSE(t.empty());
   EXPECT_GT(meter_feature(e.front(), 2), 0.9);
@@ -283,3 +291,80 @@ TEST(tempo, meter_evidence_tells_a_waltz_from_a_march) {
 }
 
 }  // namespace
+
+TEST(tempo, events_describe_each_onset_and_its_neighbours) {
+  // A bar of four: a loud long bass note with a chord on the beat, then three soft short single notes.
+  note_columns n;
+  for (int bar = 0; bar < 8; ++bar) {
+    const double t = 1.0 + 2.0 * bar;
+    add(n, t, 1.5, 36, 110);
+    add(n, t + 0.01, 0.4, 64, 90);
+    add(n, t + 0.02, 0.4, 67, 90);
+    for (int k = 1; k < 4; ++k) add(n, t + 0.5 * k, 0.2, 72 + k, 50);
+  }
+  const auto events = continuo::tempo_events(all_notes(n));
+  ASSERT_EQ(events.size(), 32U);    // the chord and its bass note merge into one event
+  const auto& beat = events[4];     // the second bar's first event, with neighbours on both sides
+  const auto& offbeat = events[6];  // its third note (pitch 74; 73 is still among the lowest 30 %)
+  EXPECT_DOUBLE_EQ(beat.time_s, 3.0);
+  EXPECT_NEAR(beat.features[0], std::log(std::sqrt(290.0 / 127)), 1e-12);  // ln w
+  EXPECT_EQ(beat.features[1], 1.0);                                        // bass
+  EXPECT_NEAR(beat.features[2], std::log(3.0), 1e-12);                     // three notes
+  EXPECT_NEAR(beat.features[12], std::log(1.5), 1e-12);                    // its longest note
+  EXPECT_NEAR(beat.features[15], (36.0 - 75) / 12, 1e-12);                 // a leap down from the last note
+  EXPECT_EQ(offbeat.features[1], 0.0);
+  EXPECT_GT(beat.features[3], 0.5);   // louder than the events around it
+  EXPECT_LT(offbeat.features[3], 0);  // softer
+  EXPECT_GT(beat.features[11], offbeat.features[11]);
+  // The fitted model finds the beats: every bar's first event is more probable than the three others.
+  for (std::size_t e = 0; e + 3 < events.size(); e += 4) {
+    for (std::size_t k = 1; k < 4; ++k) EXPECT_GT(events[e].salience, events[e + k].salience) << e;
+  }
+  for (const auto& e : events) {
+    EXPECT_GT(e.salience, 0.0);
+    EXPECT_LT(e.salience, 1.0);
+  }
+  // Without offsets the lengths are unknown: their features are 0 and the salience is the velocity weight,
+  // doubled for a bass event.
+  continuo::tempo_notes no_lengths = all_notes(n);
+  no_lengths.offset_s = {};
+  const auto unknown = continuo::tempo_events(no_lengths);
+  ASSERT_EQ(unknown.size(), events.size());
+  EXPECT_EQ(unknown[4].features[11], 0.0);
+  EXPECT_EQ(unknown[4].features[12], 0.0);
+  EXPECT_NEAR(unknown[4].salience, 2 * std::exp(unknown[4].features[0]), 1e-12);
+  EXPECT_NEAR(unknown[6].salience, std::exp(unknown[6].features[0]), 1e-12);
+}
+
+TEST(tempo, the_event_model_is_what_weighs_the_events) {
+  // All zeros: every event is as probable as the others (1/2); a model that only sees the bass flag
+  // makes the bass events the likely beats.
+  const auto n = waltz(0.6, 12);
+  continuo::tempo_options flat;
+  flat.event_model = {};
+  for (const auto& e : continuo::tempo_events(all_notes(n), flat)) EXPECT_DOUBLE_EQ(e.salience, 0.5);
+  continuo::tempo_options bass_only = flat;
+  bass_only.event_model[2] = 4;  // bias, then ln w, then the bass flag
+  const auto events = continuo::tempo_events(all_notes(n), bass_only);
+  ASSERT_EQ(events.size(), 36U);
+  for (std::size_t e = 0; e < events.size(); ++e) {
+    EXPECT_NEAR(events[e].salience, e % 3 == 0 ? 1 / (1 + std::exp(-4.0)) : 0.5, 1e-12) << e;
+  }
+  // Notes given with and without their offsets both give a tempo; both see the waltz's beat.
+  continuo::tempo_notes no_lengths = all_notes(n);
+  no_lengths.offset_s = {};
+  EXPECT_TRUE(same_up_to_level(continuo::estimate_tempo(no_lengths).beat_period_s, 0.6));
+  EXPECT_TRUE(same_up_to_level(continuo::estimate_tempo(n).beat_period_s, 0.6));
+}
+
+TEST(tempo, bad_note_lengths_give_finite_features) {
+  // Offsets before their onsets (a damaged file) and zero lengths count as 10 ms: no NaN, no infinity.
+  note_columns n = metronomic_scale(0.5, 32);
+  for (std::size_t k = 0; k < n.size(); k += 3) n.offset_s[k] = n.onset_s[k] - 1.0;
+  for (std::size_t k = 1; k < n.size(); k += 3) n.offset_s[k] = n.onset_s[k];
+  for (const auto& e : continuo::tempo_events(all_notes(n))) {
+    for (const double f : e.features) EXPECT_TRUE(std::isfinite(f));
+    EXPECT_TRUE(std::isfinite(e.salience));
+  }
+  EXPECT_GT(continuo::estimate_tempo(n).bpm, 0);
+}

@@ -1,10 +1,12 @@
 #pragma once
-/// \file Beat period (tempo) and tempo steadiness of a performance, from its note onsets alone.
+/// \file Beat period (tempo) and tempo steadiness of a performance, from its notes alone.
 ///
-/// No score and no tempo map is used: only when notes start, how loud they are and which is lowest.
-/// Onsets are merged into events; the weighted intervals between all pairs of events give a lag
-/// histogram (the autocorrelation of the onset train); its peaks are the candidate beat periods; a small
-/// linear model fitted on annotated performances picks among them the metrical level (bar, beat, half
+/// No score and no tempo map is used: only when notes start, how long and how loud they are and which
+/// is lowest. Onsets are merged into events; a small model fitted on annotated performances gives each
+/// event the probability that a beat falls on it, from the event and its neighbours (its loudness,
+/// size, length, the intervals around it); the intervals between all pairs of events, weighted by these
+/// probabilities, give a lag histogram (the autocorrelation of the onset train); its peaks are the candidate beat
+/// periods; a small linear model fitted on annotated performances picks among them the metrical level (bar, beat, half
 /// beat, ...) a score would call the beat; a dynamic-programming beat tracker follows that beat through
 /// the notes, and the median of its inter-beat intervals is the tracked period; a second linear model,
 /// which also sees meter evidence from the tracked beats, chooses the beat among multiples of that
@@ -29,6 +31,17 @@ using tempo_level_model = std::array<double, tempo_feature_count>;
 
 /// The weights fitted on ASAP (docs/tempo_key.md says how); the default of tempo_options::level_model.
 [[nodiscard]] const tempo_level_model& default_tempo_level_model() noexcept;
+
+/// Number of features of an onset event (see tempo_event::features).
+inline constexpr std::size_t tempo_event_feature_count = 16;
+
+/// Weights of the logistic model that gives each event its beat probability: a bias, one weight per
+/// feature, then one per product of two features (x_i x_j for i <= j, in row order).
+using tempo_event_model =
+    std::array<double, 1 + tempo_event_feature_count + tempo_event_feature_count*(tempo_event_feature_count + 1) / 2>;
+
+/// The weights fitted on ASAP (docs/tempo_key.md says how); the default of tempo_options::event_model.
+[[nodiscard]] const tempo_event_model& default_tempo_event_model() noexcept;
 
 /// Multiples of the tracked beat period among which a second model chooses the metrical level, the
 /// tracked level itself first.
@@ -56,6 +69,10 @@ struct tempo_options {
   double max_bpm = 330;
   /// Lags longer than this are not measured (bounds the cost: O(events x events within this lag)).
   seconds_t max_lag_s = 4.0;
+  /// Gives each onset event its beat probability: 1 / (1 + exp(-(model · [1, features, products]))).
+  /// Used when the notes' offsets are known; without them an event weighs sqrt(Σ velocity / 127),
+  /// doubled for a bass event.
+  tempo_event_model event_model = default_tempo_event_model();
   /// Scores metrical-level candidates: score = model · features, softmax over the candidates.
   tempo_level_model level_model = default_tempo_level_model();
   /// Chooses the level among multiples of the tracked period: score = model · features, the highest
@@ -115,25 +132,53 @@ struct tempo_estimate {
 /// Returns the beat of all the notes.
 [[nodiscard]] tempo_estimate estimate_tempo(const note_columns& notes, const tempo_options& options = {});
 
-/// Returns the beat of notes given as columns of one length: onsets (seconds, non-decreasing),
-/// velocities (1-127) and pitches (MIDI key numbers).
-[[nodiscard]] tempo_estimate estimate_tempo(std::span<const seconds_t> onset_s, std::span<const std::uint8_t> velocity,
-                                            std::span<const std::uint8_t> pitch, const tempo_options& options = {});
+/// Notes as the tempo estimator reads them: columns of one length (a shorter column limits the notes
+/// read), sorted by onset. `offset_s` may be empty when the notes' lengths are unknown.
+struct tempo_notes {
+  std::span<const seconds_t> onset_s;  ///< Onsets, non-decreasing.
+  std::span<const seconds_t> offset_s;
+  std::span<const std::uint8_t> velocity;  ///< 1-127.
+  std::span<const std::uint8_t> pitch;     ///< MIDI key numbers.
+
+  /// Notes [first, last) of `notes`, clamped to notes.size().
+  [[nodiscard]] static tempo_notes of(const note_columns& notes, std::size_t first, std::size_t last);
+};
+
+/// Returns the beat of notes given as columns.
+[[nodiscard]] tempo_estimate estimate_tempo(const tempo_notes& notes, const tempo_options& options = {});
 
 /// Returns the metrical-level candidates that estimate_tempo chooses from, best first; for inspection
 /// and for fitting tempo_options::level_model.
-[[nodiscard]] std::vector<tempo_candidate> tempo_candidates(std::span<const seconds_t> onset_s,
-                                                            std::span<const std::uint8_t> velocity,
-                                                            std::span<const std::uint8_t> pitch,
+[[nodiscard]] std::vector<tempo_candidate> tempo_candidates(const tempo_notes& notes,
                                                             const tempo_options& options = {});
 
 /// Returns the metrical levels that estimate_tempo chooses from once it has tracked the beat: the
 /// multiples of the tracked period (tempo_level_multiples) within [min_bpm, max_bpm], the tracked
 /// level always first; empty when no beat could be tracked. For inspection and for fitting
 /// tempo_options::choice_model.
-[[nodiscard]] std::vector<tempo_level_choice> tempo_level_choices(std::span<const seconds_t> onset_s,
-                                                                  std::span<const std::uint8_t> velocity,
-                                                                  std::span<const std::uint8_t> pitch,
+[[nodiscard]] std::vector<tempo_level_choice> tempo_level_choices(const tempo_notes& notes,
                                                                   const tempo_options& options = {});
+
+/// One onset event (a note or the notes that start within tempo_options::merge_window_s of its first).
+struct tempo_event {
+  seconds_t time_s = 0;  ///< Its first onset.
+  /// Features (unitless; "around" = the mean over the event and up to 6 events on each side, 8 for the
+  /// intervals and lengths): ln w, w = sqrt(Σ velocity / 127); bass (1 when its lowest pitch is among the
+  /// lowest 30 % of the events' lowest pitches); ln(notes); ln(w / w around); ln(interval to the next
+  /// event) and ln(interval from the previous one), each minus the mean ln interval around (intervals
+  /// at least 10 ms); (lowest pitch - lowest pitch around) / 12; 1 when the lowest pitch differs from
+  /// the previous event's; (loudest velocity - loudest around) / 20; (highest pitch - highest around) /
+  /// 12; ln(next interval / previous interval); ln(longest note) minus its mean around, and itself
+  /// (lengths at least 10 ms; both 0 when the lengths are unknown); ln(w / previous w); ln(w / next w);
+  /// (lowest pitch - previous lowest pitch) / 12. docs/tempo_key.md, "Beat probability of an event".
+  std::array<double, tempo_event_feature_count> features{};
+  /// The event model's probability that a beat falls on the event; without offsets, its weight
+  /// sqrt(Σ velocity / 127), doubled for a bass event.
+  double salience = 0;
+};
+
+/// Returns the onset events of the notes with their features and salience; for inspection and for
+/// fitting tempo_options::event_model.
+[[nodiscard]] std::vector<tempo_event> tempo_events(const tempo_notes& notes, const tempo_options& options = {});
 
 }  // namespace continuo
