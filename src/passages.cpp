@@ -240,6 +240,9 @@ std::vector<passage_group> find_passages(std::span<const session_notes> sessions
     if (s.pitch.size() != n || s.velocity.size() != n) {
       invalid("session " + s.id + ": onset_s, pitch and velocity of different lengths");
     }
+    if (!s.offset_s.empty() && s.offset_s.size() != n) {
+      invalid("session " + s.id + ": offset_s must be empty or as long as onset_s");
+    }
     auto& se = events[rank].events;
     for (const auto& [first, last] : attempt_ranges(s, n, o.attempt_gap_s)) {
       const std::size_t base = se.size();
@@ -424,10 +427,11 @@ std::vector<passage_group> find_passages(std::span<const session_notes> sessions
       x.tempo_ratio = tempo[k - begin] > 0 ? tempo[k - begin] : 1.0;
       x.matches = support[k - begin];
       const std::size_t len = x.last_note - x.first_note;
-      const auto t = estimate_tempo({.onset_s = s.onset_s.subspan(x.first_note, len),
-                                     .offset_s = {},
-                                     .velocity = s.velocity.subspan(x.first_note, len),
-                                     .pitch = s.pitch.subspan(x.first_note, len)});
+      const auto t = estimate_tempo(
+          {.onset_s = s.onset_s.subspan(x.first_note, len),
+           .offset_s = s.offset_s.empty() ? s.offset_s : s.offset_s.subspan(x.first_note, len),
+           .velocity = s.velocity.subspan(x.first_note, len),
+           .pitch = s.pitch.subspan(x.first_note, len)});
       x.bpm_confidence = t.confidence;
       x.bpm = t.confidence >= o.min_bpm_confidence ? t.bpm : 0.0;
       g.occurrences.push_back(x);

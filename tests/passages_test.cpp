@@ -46,6 +46,7 @@ struct session {
   std::vector<double> onset_s;
   std::vector<std::uint8_t> pitch;
   std::vector<std::uint8_t> velocity;
+  std::vector<double> offset_s;
   double now_s = 0;
 
   /// Plays `p` at `bpm`, then pauses 5 s.
@@ -55,11 +56,12 @@ struct session {
       onset_s.push_back(now_s + p.beat[i] * beat_s);
       pitch.push_back(p.pitch[i]);
       velocity.push_back(static_cast<std::uint8_t>(i % 4 == 0 ? 90 : 60));
+      offset_s.push_back(onset_s.back() + 0.4 * beat_s);
     }
     now_s = onset_s.back() + 5.0;
   }
   [[nodiscard]] session_notes view(std::string id, double time_s) const {
-    return {std::move(id), time_s, onset_s, pitch, velocity, {}};
+    return {std::move(id), time_s, onset_s, pitch, velocity, {}, offset_s};
   }
 };
 
@@ -148,17 +150,18 @@ TEST(passages, survive_degenerate_input) {
   const std::vector<double> none;
   const std::vector<std::uint8_t> no_keys;
   EXPECT_TRUE(continuo::find_passages({}).empty());
-  EXPECT_TRUE(find({{"empty", 0, none, no_keys, no_keys, {}}}).empty());
+  EXPECT_TRUE(find({{"empty", 0, none, no_keys, no_keys, {}, {}}}).empty());
   const std::vector<double> one{1.0};
   const std::vector<std::uint8_t> key{60};
-  EXPECT_TRUE(find({{"one", 0, one, key, key, {}}}).empty());
+  EXPECT_TRUE(find({{"one", 0, one, key, key, {}, {}}}).empty());
   const std::vector<double> instant(500, 3.0);
   const std::vector<std::uint8_t> keys(500, 60);
-  EXPECT_TRUE(find({{"chord", 0, instant, keys, keys, {}}}).empty());
+  EXPECT_TRUE(find({{"chord", 0, instant, keys, keys, {}, {}}}).empty());
   const std::vector<double> two{1.0, 2.0};
-  EXPECT_THROW((void)find({{"bad", 0, two, key, key, {}}}), continuo::error);
+  EXPECT_THROW((void)find({{"bad", 0, two, key, key, {}, {}}}), continuo::error);
   const std::vector<continuo::attempt_span> outside{{0, 0, 5, 10, 0}};
-  EXPECT_THROW((void)find({{"bad", 0, one, key, key, outside}}), continuo::error);
+  EXPECT_THROW((void)find({{"bad", 0, one, key, key, outside, {}}}), continuo::error);
+  EXPECT_THROW((void)find({{"bad", 0, one, key, key, {}, two}}), continuo::error);  // offsets of another length
 }
 
 TEST(passages, finish_a_day_of_scales_in_bounded_time) {
@@ -176,3 +179,32 @@ TEST(passages, finish_a_day_of_scales_in_bounded_time) {
 }
 
 }  // namespace
+
+TEST(passages, report_each_occurrences_tempo_with_and_without_note_lengths) {
+  // A passage in even beats (its pitches from make_passage), drilled at 72, 90 and 108 bpm.
+  passage even = make_passage(7, 48);
+  for (std::size_t i = 0, beat = 0; i < even.beat.size(); ++i) {
+    if (i > 0 && even.beat[i] != even.beat[i - 1]) ++beat;
+    even.beat[i] = static_cast<double>(beat);
+  }
+  session s;
+  for (const double bpm : {72.0, 90.0, 108.0}) s.play(even, bpm);
+  for (const bool lengths : {true, false}) {
+    auto view = s.view("monday", 0);
+    if (!lengths) view.offset_s = {};
+    const auto groups = find({view});
+    ASSERT_EQ(groups.size(), 1U) << lengths;
+    ASSERT_EQ(groups[0].occurrences.size(), 3U) << lengths;
+    const double played[] = {72.0, 90.0, 108.0};
+    for (std::size_t k = 0; k < 3; ++k) {
+      const double bpm = groups[0].occurrences[k].bpm;
+      // The beat or a level of it (x 2, 1/2, 3, 1/3), within 4 %; confident enough to be reported.
+      ASSERT_GT(bpm, 0) << "occurrence " << k << (lengths ? "" : ", no lengths");
+      double nearest = 1e9;
+      for (const double level : {1.0, 2.0, 0.5, 3.0, 1.0 / 3.0}) {
+        nearest = std::min(nearest, std::abs(bpm / (level * played[k]) - 1));
+      }
+      EXPECT_LE(nearest, 0.04) << bpm << " played at " << played[k] << (lengths ? "" : ", no lengths");
+    }
+  }
+}

@@ -2,7 +2,7 @@
 // and docs/analysis.md show its tables). Built by `make bench` (-DCONTINUO_BUILD_BENCH=ON):
 //
 //   build/bin/tempo_key_eval ../shared/corpus/asap [--folds 5] [--dump file.tsv] [--no-cv]
-//                            [--event-models models.txt]
+//                            [--event-models models.txt] [--no-offsets]
 //   build/bin/tempo_key_eval ../shared/corpus/asap --dump-events events.tsv
 //
 // Cross-validation: pieces (composer + title) are hashed into folds; the tempo level model is fitted on
@@ -106,6 +106,14 @@ static double baseline_ioi(std::span<const double> on) {
 // Autocorrelation with a tempo prior: the lag-histogram peak maximising salience x log-normal prior
 // (centre 120 bpm, 1 octave sd), as librosa's default tempo estimator does on an onset envelope. The
 // histogram weighs the events by velocity (the notes passed without offsets), not by the event model.
+// --no-offsets: the notes are passed without their offsets (as passages without lengths would), so the
+// estimator weighs events by velocity instead of the event model.
+static bool g_no_offsets = false;
+static tempo_notes notes_of(const note_columns& n, std::size_t first, std::size_t last) {
+  auto t = tempo_notes::of(n, first, last);
+  if (g_no_offsets) t.offset_s = {};
+  return t;
+}
 static double baseline_ac(tempo_notes notes, const tempo_options& o) {
   notes.offset_s = {};
   double best = 0, bs = -1;
@@ -220,7 +228,8 @@ struct window {
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
-                 "usage: tempo_key_eval <asap folder> [--folds N] [--dump file] [--no-cv] [--event-models file]\n"
+                 "usage: tempo_key_eval <asap folder> [--folds N] [--dump file] [--no-cv] [--event-models file] "
+                 "[--no-offsets]\n"
                  "       tempo_key_eval <asap folder> --dump-events file\n");
     return 2;
   }
@@ -241,6 +250,8 @@ int main(int argc, char** argv) {
       folds = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--dump") && i + 1 < argc)
       dump = argv[++i];
+    else if (!std::strcmp(argv[i], "--no-offsets"))
+      g_no_offsets = true;
     else if (!std::strcmp(argv[i], "--no-cv"))
       cv = false;
     else if (!std::strcmp(argv[i], "--show") && i + 1 < argc)
@@ -310,7 +321,7 @@ int main(int argc, char** argv) {
     beats.precision(9);
     for (std::size_t i = 0; i < items.size(); ++i) {
       const auto& n = items[i].perf.notes;
-      for (const auto& e : tempo_events(tempo_notes::of(n, 0, n.size()))) {
+      for (const auto& e : tempo_events(notes_of(n, 0, n.size()))) {
         events << i << '\t' << items[i].fold << '\t' << e.time_s;
         for (const double x : e.features) events << '\t' << x;
         events << '\n';
@@ -325,7 +336,7 @@ int main(int argc, char** argv) {
       if (it.path.find(show) == std::string::npos) continue;
       const auto& n = it.perf.notes;
       std::printf("%s ann %.1f bpm, notes %zu\n", it.path.c_str(), tempo_of_beats(it.beats, -1, 1e9), n.size());
-      auto cands = tempo_candidates(tempo_notes::of(n, 0, n.size()));
+      auto cands = tempo_candidates(notes_of(n, 0, n.size()));
       std::sort(cands.begin(), cands.end(), [](auto& a, auto& b) { return a.beat_period_s < b.beat_period_s; });
       for (const auto& c : cands)
         std::printf("  %.1f bpm (%.3f s) sal %.3f p %.3f\n", 60 / c.beat_period_s, c.beat_period_s, c.salience,
@@ -384,7 +395,7 @@ int main(int argc, char** argv) {
   };
   std::vector<sample> samples;
   auto add_sample = [&](const note_columns& n, std::size_t first, std::size_t last, double ann, int fold) {
-    const auto cands = tempo_candidates(tempo_notes::of(n, first, last), for_fold(fold));
+    const auto cands = tempo_candidates(notes_of(n, first, last), for_fold(fold));
     samples.push_back(sample_of(cands, ann, label_tol, fold));
   };
   std::size_t whole_reachable = 0;
@@ -428,7 +439,7 @@ int main(int argc, char** argv) {
       auto add = [&](const note_columns& n, std::size_t first, std::size_t last, double ann, int fold) {
         if (fold == held_out) return;
         o.event_model = event_models[static_cast<std::size_t>(fold)];
-        const auto choices = tempo_level_choices(tempo_notes::of(n, first, last), o);
+        const auto choices = tempo_level_choices(notes_of(n, first, last), o);
         out_samples.push_back(sample_of(choices, ann, 0.04, fold));  // the level Acc1 counts
       };
       for (const auto& it : items)
@@ -462,17 +473,17 @@ int main(int argc, char** argv) {
     o.choice_model = choice_models[static_cast<std::size_t>(it.fold)];
     const auto& n = it.perf.notes;
     const double ann = tempo_of_beats(it.beats, -1, 1e9);
-    const auto est = estimate_tempo(n, o);
-    const auto cands = tempo_candidates(tempo_notes::of(n, 0, n.size()), o);
+    const auto est = estimate_tempo(notes_of(n, 0, n.size()), o);
+    const auto cands = tempo_candidates(notes_of(n, 0, n.size()), o);
     t_whole.add(est.bpm, ann);
     tempo_options oo = o;
     oo.min_bpm = ann / 1.12;
     oo.max_bpm = ann * 1.12;
-    const double given = estimate_tempo(n, oo).bpm;
+    const double given = estimate_tempo(notes_of(n, 0, n.size()), oo).bpm;
     o_whole.add(given, ann);
     g_whole.add(cands.empty() ? 0 : 60 / cands[0].beat_period_s, ann);
     b1_whole.add(baseline_ioi(n.onset_s), ann);
-    b2_whole.add(baseline_ac(tempo_notes::of(n, 0, n.size()), o), ann);
+    b2_whole.add(baseline_ac(notes_of(n, 0, n.size()), o), ann);
     if (out)
       std::fprintf(out, "%s\t%.2f\t%.2f\t%.3f\t%.3f\t%d\t%d\t%.2f\n", it.path.c_str(), ann, est.bpm, est.confidence,
                    est.tempo_spread, acc1(est.bpm, ann), acc2(est.bpm, ann), given);
@@ -484,15 +495,15 @@ int main(int argc, char** argv) {
     o.level_model = models[static_cast<std::size_t>(it.fold)];
     o.choice_model = choice_models[static_cast<std::size_t>(it.fold)];
     const auto& n = it.perf.notes;
-    const auto est = estimate_tempo(n, w.first, w.last, o);
+    const auto est = estimate_tempo(notes_of(n, w.first, w.last), o);
     const auto on = std::span(n.onset_s).subspan(w.first, w.last - w.first);
-    const auto cands = tempo_candidates(tempo_notes::of(n, w.first, w.last), o);
+    const auto cands = tempo_candidates(notes_of(n, w.first, w.last), o);
     t_win.add(est.bpm, w.ann);
     {
       tempo_options oo = o;
       oo.min_bpm = w.ann / 1.12;
       oo.max_bpm = w.ann * 1.12;
-      const auto e = estimate_tempo(n, w.first, w.last, oo);
+      const auto e = estimate_tempo(notes_of(n, w.first, w.last), oo);
       o_win.add(e.bpm, w.ann);
       if (out)
         std::fprintf(out, "W\t%s\t%.1f\t%.2f\t%.2f\t%.2f\n", it.path.c_str(), n.onset_s[w.first], w.ann, e.bpm,
@@ -500,7 +511,7 @@ int main(int argc, char** argv) {
     }
     g_win.add(cands.empty() ? 0 : 60 / cands[0].beat_period_s, w.ann);
     b1_win.add(baseline_ioi(on), w.ann);
-    b2_win.add(baseline_ac(tempo_notes::of(n, w.first, w.last), o), w.ann);
+    b2_win.add(baseline_ac(notes_of(n, w.first, w.last), o), w.ann);
   }
   if (out) std::fclose(out);
   out = nullptr;

@@ -35,6 +35,9 @@ struct session_notes {
   /// Attempts whose note ranges index these columns (split_practice's); when empty, the notes are split
   /// wherever no note starts for passage_options::attempt_gap_s.
   std::span<const attempt_span> attempts;
+  /// Note offsets on the same clock, or empty. With them, the occurrences' tempo weighs each onset event
+  /// by its beat probability (tempo_options::event_model), which is more accurate (docs/tempo_key.md).
+  std::span<const seconds_t> offset_s;
 };
 
 /// How to find passages. The defaults are the ones measured in docs/embeddings.md.

@@ -105,8 +105,10 @@ workspace& thread_workspace() {
   return w;
 }
 
-/// Intervals and note lengths shorter than this count as this long in the event features' logarithms.
+/// Intervals and note lengths shorter than this count as this long in the event features' logarithms,
+/// and lengths longer than a day as a day.
 constexpr double shortest_s = 0.01;
+constexpr double longest_length_s = 86400.0;
 
 /// Merges onsets into `w.events` (time, weight, bass) and the per-event columns of `w`.
 void merge_onsets(const tempo_notes& notes, seconds_t merge_window_s, workspace& w) {
@@ -169,7 +171,8 @@ void merge_onsets(const tempo_notes& notes, seconds_t merge_window_s, workspace&
   w.longest.resize(count);
   for (double& weight : events.weight) weight = std::sqrt(weight);
   if (w.lengths_known) {
-    for (double& length : w.longest) length = std::log(std::max(length, shortest_s));
+    // A NaN length never passed the max above; an infinite one (an offset at infinity) is capped.
+    for (double& length : w.longest) length = std::log(std::clamp(length, shortest_s, longest_length_s));
   }
   events.bass.clear();
   if (count > 0) {

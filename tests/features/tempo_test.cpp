@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace {
@@ -358,10 +359,13 @@ TEST(tempo, the_event_model_is_what_weighs_the_events) {
 }
 
 TEST(tempo, bad_note_lengths_give_finite_features) {
-  // Offsets before their onsets (a damaged file) and zero lengths count as 10 ms: no NaN, no infinity.
+  // Offsets before their onsets (a damaged file) and zero lengths count as 10 ms, an offset at infinity as
+  // a day, a NaN offset as none: no NaN, no infinity in the features.
   note_columns n = metronomic_scale(0.5, 32);
   for (std::size_t k = 0; k < n.size(); k += 3) n.offset_s[k] = n.onset_s[k] - 1.0;
   for (std::size_t k = 1; k < n.size(); k += 3) n.offset_s[k] = n.onset_s[k];
+  n.offset_s[5] = std::numeric_limits<double>::infinity();
+  n.offset_s[8] = std::numeric_limits<double>::quiet_NaN();
   for (const auto& e : continuo::tempo_events(all_notes(n))) {
     for (const double f : e.features) EXPECT_TRUE(std::isfinite(f));
     EXPECT_TRUE(std::isfinite(e.salience));

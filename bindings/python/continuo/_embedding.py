@@ -220,7 +220,8 @@ def passages(
         split = split_sessions(perf, attempt_gap=attempt_gap)
         first = np.array([a.first_note for a in split.attempts], dtype=np.int64)
         count = np.array([a.note_count for a in split.attempts], dtype=np.int64)
-        inputs.append((session_id, time_s, notes["onset_s"], notes["pitch"], notes["velocity"], first, count))
+        inputs.append((session_id, time_s, notes["onset_s"], notes["pitch"], notes["velocity"], first, count,
+                       notes["offset_s"]))  # fmt: skip
     found = _core.passages(inputs, attempt_gap, min_matches, min_events, min_occurrences, max_candidates,
                            min_bpm_confidence, threads)  # fmt: skip
     out: list[Passage] = []

@@ -107,11 +107,13 @@ py::tuple embed_windows_py(const onset_array& onset_s, const key_array& pitch, d
   return py::make_tuple(adopt_floats(std::move(result.vectors), n, result.dimension, true), spans);
 }
 
-/// One session from Python: (id, time_s, onset_s, pitch, velocity, attempt first notes, attempt note counts).
+/// One session from Python: (id, time_s, onset_s, pitch, velocity, attempt first notes, attempt note counts,
+/// offset_s).
 struct session_input {
   std::string id;
   double time_s = 0;
   onset_array onset_s;
+  onset_array offset_s;
   key_array pitch;
   key_array velocity;
   std::vector<attempt_span> attempts;
@@ -129,9 +131,12 @@ py::list passages_py(const py::list& sessions, double attempt_gap_s, std::size_t
     s.onset_s = onset_array::ensure(t[2]);
     s.pitch = key_array::ensure(t[3]);
     s.velocity = key_array::ensure(t[4]);
-    if (!s.onset_s || !s.pitch || !s.velocity) throw py::error_already_set();
-    if (s.onset_s.size() != s.pitch.size() || s.onset_s.size() != s.velocity.size()) {
-      throw std::invalid_argument("session " + s.id + ": onset_s, pitch and velocity must have the same length");
+    s.offset_s = onset_array::ensure(t[7]);
+    if (!s.onset_s || !s.pitch || !s.velocity || !s.offset_s) throw py::error_already_set();
+    if (s.onset_s.size() != s.pitch.size() || s.onset_s.size() != s.velocity.size() ||
+        s.onset_s.size() != s.offset_s.size()) {
+      throw std::invalid_argument("session " + s.id +
+                                  ": onset_s, offset_s, pitch and velocity must have the same length");
     }
     const auto first = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(t[5]);
     const auto count = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(t[6]);
@@ -150,7 +155,8 @@ py::list passages_py(const py::list& sessions, double attempt_gap_s, std::size_t
   std::vector<session_notes> views;
   views.reserve(inputs.size());
   for (const auto& s : inputs) {
-    views.push_back({s.id, s.time_s, span_of(s.onset_s), span_of(s.pitch), span_of(s.velocity), s.attempts});
+    views.push_back(
+        {s.id, s.time_s, span_of(s.onset_s), span_of(s.pitch), span_of(s.velocity), s.attempts, span_of(s.offset_s)});
   }
   passage_options o;
   o.attempt_gap_s = attempt_gap_s;
