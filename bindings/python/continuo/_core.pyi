@@ -176,7 +176,16 @@ def embed_windows(
 ) -> tuple[npt.NDArray[np.float32], dict[str, npt.NDArray[Any]]]: ...
 def passages(
     sessions: list[
-        tuple[str, float, npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+        tuple[
+            str,
+            float,
+            npt.NDArray[Any],
+            npt.NDArray[Any],
+            npt.NDArray[Any],
+            npt.NDArray[np.int64],
+            npt.NDArray[np.int64],
+            npt.NDArray[Any],
+        ]
     ],
     attempt_gap_s: float,
     min_matches: int,
