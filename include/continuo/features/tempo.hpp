@@ -5,13 +5,13 @@
 /// is lowest. Onsets are merged into events; a small model fitted on annotated performances gives each
 /// event the probability that a beat falls on it, from the event and its neighbours (its loudness,
 /// size, length, the intervals around it); the intervals between all pairs of events, weighted by these
-/// probabilities, give a lag histogram (the autocorrelation of the onset train); its peaks are the candidate beat
-/// periods; a small linear model fitted on annotated performances picks among them the metrical level (bar, beat, half
-/// beat, ...) a score would call the beat; a dynamic-programming beat tracker follows that beat through
-/// the notes, and the median of its inter-beat intervals is the tracked period; a second linear model,
-/// which also sees meter evidence from the tracked beats, chooses the beat among multiples of that
-/// period (x 1, 1/2, 2, 1/3, 3, 2/3, 3/2). docs/tempo_key.md gives the formulas and the accuracy on the
-/// ASAP corpus.
+/// probabilities, give a lag histogram (the autocorrelation of the onset train); its peaks are the
+/// candidate beat periods; a small linear model fitted on annotated performances picks among them the
+/// metrical level (bar, beat, half beat, ...) a score would call the beat; a dynamic-programming beat
+/// tracker follows that beat through the notes, and the median of its inter-beat intervals is the
+/// tracked period; a second linear model, which also sees meter evidence from the tracked beats,
+/// chooses the beat among multiples of that period (x 1, 1/2, 2, 1/3, 3, 2/3, 3/2). docs/tempo_key.md
+/// gives the formulas and the accuracy on the ASAP corpus.
 
 #include <continuo/performance.hpp>
 
@@ -164,7 +164,7 @@ struct tempo_event {
   seconds_t time_s = 0;  ///< Its first onset.
   /// Features (unitless; "around" = the mean over the event and up to 6 events on each side, 8 for the
   /// intervals and lengths): ln w, w = sqrt(Σ velocity / 127); bass (1 when its lowest pitch is among the
-  /// lowest 30 % of the events' lowest pitches); ln(notes); ln(w / w around); ln(interval to the next
+  /// lowest 30 % of the events' lowest pitches); ln(notes); ln w minus its mean around; ln(interval to the next
   /// event) and ln(interval from the previous one), each minus the mean ln interval around (intervals
   /// at least 10 ms); (lowest pitch - lowest pitch around) / 12; 1 when the lowest pitch differs from
   /// the previous event's; (loudest velocity - loudest around) / 20; (highest pitch - highest around) /
