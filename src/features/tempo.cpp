@@ -79,6 +79,10 @@ struct workspace {
   /// Sums of the context columns over events [0, e), for means around an event: ln weight, lowest,
   /// highest, loudest, ln interval to the next event, ln longest note; interleaved, `context_columns` a row.
   std::vector<double> prefix;
+  std::vector<double> sorted_onset_s;  ///< The notes in onset order, when given out of order.
+  std::vector<double> sorted_offset_s;
+  std::vector<std::uint8_t> sorted_velocity;
+  std::vector<std::uint8_t> sorted_pitch;
   std::vector<double> features;           ///< The events' features as columns (weigh_events).
   bool lengths_known = false;             ///< Whether the notes' offsets were given.
   std::vector<std::int64_t> halves;       ///< Event times in half lag bins from the first.
@@ -110,8 +114,43 @@ workspace& thread_workspace() {
 constexpr double shortest_s = 0.01;
 constexpr double longest_length_s = 86400.0;
 
+/// Returns `notes`, or when their onsets are out of order, a copy in `w` sorted by onset (NaN onsets
+/// last; merge_onsets drops the non-finite ones). Why: the contract is notes sorted by onset, but a caller
+/// that breaks it must not break the estimator, whose scans assume times in order.
+tempo_notes in_onset_order(const tempo_notes& notes, workspace& w) {
+  const std::size_t n = std::min({notes.onset_s.size(), notes.velocity.size(), notes.pitch.size()});
+  double latest = -std::numeric_limits<double>::infinity();
+  bool in_order = true;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double onset = notes.onset_s[i];
+    in_order &= !(onset < latest);
+    latest = std::isnan(onset) ? latest : std::max(latest, onset);  // after +inf every finite onset is late
+  }
+  if (in_order) return notes;
+  const auto key = [&](std::size_t i) {
+    const double onset = notes.onset_s[i];
+    return std::isnan(onset) ? std::numeric_limits<double>::infinity() : onset;
+  };
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
+  const bool lengths = notes.offset_s.size() >= n;
+  w.sorted_onset_s.resize(n);
+  w.sorted_offset_s.resize(lengths ? n : 0);
+  w.sorted_velocity.resize(n);
+  w.sorted_pitch.resize(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    w.sorted_onset_s[k] = notes.onset_s[order[k]];
+    if (lengths) w.sorted_offset_s[k] = notes.offset_s[order[k]];
+    w.sorted_velocity[k] = notes.velocity[order[k]];
+    w.sorted_pitch[k] = notes.pitch[order[k]];
+  }
+  return {w.sorted_onset_s, w.sorted_offset_s, w.sorted_velocity, w.sorted_pitch};
+}
+
 /// Merges onsets into `w.events` (time, weight, bass) and the per-event columns of `w`.
-void merge_onsets(const tempo_notes& notes, seconds_t merge_window_s, workspace& w) {
+void merge_onsets(const tempo_notes& given, seconds_t merge_window_s, workspace& w) {
+  const tempo_notes notes = in_onset_order(given, w);
   const std::span<const seconds_t> onset_s = notes.onset_s;
   const std::span<const std::uint8_t> velocity = notes.velocity;
   const std::span<const std::uint8_t> pitch = notes.pitch;
@@ -332,7 +371,10 @@ void measure_lags(double max_lag_s, workspace& w) {
   w.bass_weight.clear();
   const double t0 = events.time_s.front();
   for (std::size_t k = 0; k < n; ++k) {
-    w.halves[k] = static_cast<std::int64_t>(std::llround((events.time_s[k] - t0) * halves_per_s));
+    // Clamped so that no difference of two overflows, whatever the onsets (out of order, 1e300 s apart).
+    constexpr double farthest = 4.5e15;  // half bins, about 2^52
+    const double halves_from_t0 = std::clamp((events.time_s[k] - t0) * halves_per_s, -farthest, farthest);
+    w.halves[k] = static_cast<std::int64_t>(std::llround(halves_from_t0));
     if (events.bass[k] != 0) {
       w.bass_halves.push_back(w.halves[k]);
       w.bass_weight.push_back(events.weight[k] * events.bass[k]);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <vector>
 
 namespace {
@@ -371,4 +372,51 @@ TEST(tempo, bad_note_lengths_give_finite_features) {
     EXPECT_TRUE(std::isfinite(e.salience));
   }
   EXPECT_GT(continuo::estimate_tempo(n).bpm, 0);
+}
+
+TEST(tempo, onsets_out_of_order_are_put_in_order) {
+  // The contract is notes sorted by onset; a caller that breaks it gets the estimate of the sorted notes
+  // (single notes here, so the events are the same), not a scan past its buffers.
+  const note_columns sorted = metronomic_scale(0.5, 48);
+  note_columns shuffled;
+  std::vector<std::size_t> order(sorted.size());
+  for (std::size_t k = 0; k < order.size(); ++k) order[k] = (k * 29) % order.size();  // 29 is prime to 48
+  for (const std::size_t k : order) {
+    add(shuffled, sorted.onset_s[k], sorted.offset_s[k] - sorted.onset_s[k], sorted.pitch[k], sorted.velocity[k]);
+  }
+  EXPECT_EQ(continuo::estimate_tempo(shuffled), continuo::estimate_tempo(sorted));
+  EXPECT_NEAR(continuo::estimate_tempo(shuffled).beat_period_s, 0.5, 0.01);
+}
+
+TEST(tempo, hostile_columns_give_finite_estimates) {
+  // Random columns with NaN, infinite, huge and backwards onsets and offsets, velocities and pitches
+  // past 127, runs of equal onsets and jumps of 1e6 s: every estimate and salience is finite.
+  std::mt19937 rng(1);
+  const double inf = std::numeric_limits<double>::infinity();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (int trial = 0; trial < 300; ++trial) {
+    const std::size_t n = rng() % 300;
+    std::vector<double> onset_s(n);
+    std::vector<double> offset_s(n);
+    std::vector<std::uint8_t> velocity(n);
+    std::vector<std::uint8_t> pitch(n);
+    double t = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto kind = rng() % 20;
+      t += kind == 0 ? 0.0 : kind == 1 ? 1e6 : static_cast<double>(rng() % 1000) / 1000;
+      onset_s[i] = kind == 2 ? nan : kind == 3 ? inf : kind == 4 ? -1e300 : t;
+      const auto end = rng() % 10;
+      offset_s[i] = end == 0   ? nan
+                    : end == 1 ? inf
+                    : end == 2 ? -inf
+                               : onset_s[i] + static_cast<double>(rng() % 3000) / 1000 - 0.5;
+      velocity[i] = static_cast<std::uint8_t>(rng() % 256);
+      pitch[i] = static_cast<std::uint8_t>(rng() % 256);
+    }
+    const continuo::tempo_notes notes{onset_s, offset_s, velocity, pitch};
+    const auto est = continuo::estimate_tempo(notes);
+    EXPECT_TRUE(std::isfinite(est.bpm) && std::isfinite(est.confidence) && std::isfinite(est.tempo_spread))
+        << "trial " << trial;
+    for (const auto& e : continuo::tempo_events(notes)) ASSERT_TRUE(std::isfinite(e.salience)) << "trial " << trial;
+  }
 }
