@@ -473,17 +473,18 @@ int main(int argc, char** argv) {
     o.choice_model = choice_models[static_cast<std::size_t>(it.fold)];
     const auto& n = it.perf.notes;
     const double ann = tempo_of_beats(it.beats, -1, 1e9);
-    const auto est = estimate_tempo(notes_of(n, 0, n.size()), o);
-    const auto cands = tempo_candidates(notes_of(n, 0, n.size()), o);
+    const tempo_notes notes = notes_of(n, 0, n.size());
+    const auto est = estimate_tempo(notes, o);
+    const auto cands = tempo_candidates(notes, o);
     t_whole.add(est.bpm, ann);
     tempo_options oo = o;
     oo.min_bpm = ann / 1.12;
     oo.max_bpm = ann * 1.12;
-    const double given = estimate_tempo(notes_of(n, 0, n.size()), oo).bpm;
+    const double given = estimate_tempo(notes, oo).bpm;
     o_whole.add(given, ann);
     g_whole.add(cands.empty() ? 0 : 60 / cands[0].beat_period_s, ann);
     b1_whole.add(baseline_ioi(n.onset_s), ann);
-    b2_whole.add(baseline_ac(notes_of(n, 0, n.size()), o), ann);
+    b2_whole.add(baseline_ac(notes, o), ann);
     if (out)
       std::fprintf(out, "%s\t%.2f\t%.2f\t%.3f\t%.3f\t%d\t%d\t%.2f\n", it.path.c_str(), ann, est.bpm, est.confidence,
                    est.tempo_spread, acc1(est.bpm, ann), acc2(est.bpm, ann), given);
@@ -495,23 +496,23 @@ int main(int argc, char** argv) {
     o.level_model = models[static_cast<std::size_t>(it.fold)];
     o.choice_model = choice_models[static_cast<std::size_t>(it.fold)];
     const auto& n = it.perf.notes;
-    const auto est = estimate_tempo(notes_of(n, w.first, w.last), o);
-    const auto on = std::span(n.onset_s).subspan(w.first, w.last - w.first);
-    const auto cands = tempo_candidates(notes_of(n, w.first, w.last), o);
+    const tempo_notes notes = notes_of(n, w.first, w.last);
+    const auto est = estimate_tempo(notes, o);
+    const auto cands = tempo_candidates(notes, o);
     t_win.add(est.bpm, w.ann);
     {
       tempo_options oo = o;
       oo.min_bpm = w.ann / 1.12;
       oo.max_bpm = w.ann * 1.12;
-      const auto e = estimate_tempo(notes_of(n, w.first, w.last), oo);
+      const auto e = estimate_tempo(notes, oo);
       o_win.add(e.bpm, w.ann);
       if (out)
         std::fprintf(out, "W\t%s\t%.1f\t%.2f\t%.2f\t%.2f\n", it.path.c_str(), n.onset_s[w.first], w.ann, e.bpm,
                      est.bpm);
     }
     g_win.add(cands.empty() ? 0 : 60 / cands[0].beat_period_s, w.ann);
-    b1_win.add(baseline_ioi(on), w.ann);
-    b2_win.add(baseline_ac(notes_of(n, w.first, w.last), o), w.ann);
+    b1_win.add(baseline_ioi(notes.onset_s), w.ann);
+    b2_win.add(baseline_ac(notes, o), w.ann);
   }
   if (out) std::fclose(out);
   out = nullptr;

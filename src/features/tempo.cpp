@@ -83,7 +83,6 @@ struct workspace {
   std::vector<double> sorted_offset_s;
   std::vector<std::uint8_t> sorted_velocity;
   std::vector<std::uint8_t> sorted_pitch;
-  std::vector<double> features;           ///< The events' features as columns (weigh_events).
   bool lengths_known = false;             ///< Whether the notes' offsets were given.
   std::vector<std::int64_t> halves;       ///< Event times in half lag bins from the first.
   std::vector<std::int64_t> bass_halves;  ///< The same of the bass events.
@@ -662,7 +661,8 @@ std::vector<beat_step> track_beats(period_curve expected, double tightness, work
 }
 
 /// Moves all the events to `w.strong` and leaves in `w.events` the strong ones: those whose tracker weight
-/// (salience) is at least strong_event_share of the mean.
+/// (salience) is at least strong_event_share of the mean. Only their times and saliences, all that the
+/// tracker reads.
 void keep_strong_events(workspace& w) {
   std::swap(w.events, w.strong);
   const onset_events& all = w.strong;
@@ -672,20 +672,16 @@ void keep_strong_events(workspace& w) {
   mean /= static_cast<double>(std::max<std::size_t>(all.size(), 1));
   // Every event is written at slot `kept`, which moves on past the strong ones: no branch per event.
   strong.time_s.resize(all.size());
-  strong.weight.resize(all.size());
-  strong.bass.resize(all.size());
+  strong.weight.clear();
+  strong.bass.clear();
   strong.salience.resize(all.size());
   std::size_t kept = 0;
   for (std::size_t k = 0; k < all.size(); ++k) {
     strong.time_s[kept] = all.time_s[k];
-    strong.weight[kept] = all.weight[k];
-    strong.bass[kept] = all.bass[k];
     strong.salience[kept] = all.salience[k];
     kept += all.salience[k] >= strong_event_share * mean ? 1 : 0;
   }
   strong.time_s.resize(kept);
-  strong.weight.resize(kept);
-  strong.bass.resize(kept);
   strong.salience.resize(kept);
 }
 
