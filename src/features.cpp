@@ -101,6 +101,7 @@ practice_features compute_features(const performance& perf, const attempt_span& 
 
 practice_features compute_features(const performance& perf, std::size_t first_note, std::size_t note_count,
                                    double start_s, double end_s, const feature_options& options) {
+  detail::require_note_seconds(perf.notes, "continuo::compute_features");
   practice_features f;
   const auto& n = perf.notes;
   const std::size_t first = std::min(first_note, n.size());

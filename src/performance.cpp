@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 namespace continuo {
@@ -252,14 +253,21 @@ sorted_rows sort_rows(std::vector<note_row>& staged, std::vector<std::size_t> ru
   return {rows, {}};
 }
 
-/// Writes rows into the note columns, with their times in seconds: the sorted runs `rows.first`
-/// and `rows.second` merged (the final pass of sort_rows's merge, spared a pass over memory).
-void store_columns(sorted_rows rows, const tempo_map& tempo, note_columns& notes) {
+/// Gives every note its onset and offset in seconds.
+void store_seconds(const tempo_map& tempo, note_columns& notes) {
+  notes.onset_s.resize(notes.size());
+  notes.offset_s.resize(notes.size());
+  tempo.to_seconds(notes.onset_tick, notes.onset_s);
+  tempo.to_seconds(notes.offset_tick, notes.offset_s);
+}
+
+/// Writes rows into the note columns, with their times in seconds if `with_seconds`: the sorted
+/// runs `rows.first` and `rows.second` merged (the final pass of sort_rows's merge, spared a pass
+/// over memory).
+void store_columns(sorted_rows rows, const tempo_map& tempo, bool with_seconds, note_columns& notes) {
   const std::size_t n = rows.first.size() + rows.second.size();
   notes.onset_tick.resize(n);
   notes.offset_tick.resize(n);
-  notes.onset_s.resize(n);
-  notes.offset_s.resize(n);
   notes.pitch.resize(n);
   notes.velocity.resize(n);
   notes.release_velocity.resize(n);
@@ -295,8 +303,12 @@ void store_columns(sorted_rows rows, const tempo_map& tempo, note_columns& notes
     for (; a != rows.first.end(); ++a) store(*a);
     for (; b != rows.second.end(); ++b) store(*b);
   }
-  tempo.to_seconds(notes.onset_tick, notes.onset_s);
-  tempo.to_seconds(notes.offset_tick, notes.offset_s);
+  if (with_seconds) {
+    store_seconds(tempo, notes);
+  } else {
+    notes.onset_s.clear();
+    notes.offset_s.clear();
+  }
 }
 
 /// Extends the offsets of rows in their total order while the sustain pedal of their channel is
@@ -447,7 +459,7 @@ class performance_builder {
     for (const std::size_t i : held_pedals_) out.pedals[i].offset_tick = out.duration_tick;
     const sorted_rows sorted = sort_rows(rows_, std::move(runs_), chord_suspects_, options_.sustain);
     if (options_.sustain) extend_rows_by_sustain(sorted.first, out.pedals);
-    store_columns(sorted, out.tempo, out.notes);
+    store_columns(sorted, out.tempo, options_.note_seconds, out.notes);
     // In order already unless pedals went down on one tick or in several tracks (sorting sorted
     // spans cost 1-2 % of reading corpus/symusic).
     const auto pedal_order = [](const pedal_span& a, const pedal_span& b) {
@@ -627,7 +639,8 @@ void read_into(std::span<const std::uint8_t> bytes, const performance_options& o
   performance_builder builder(out, options, bytes.size(), rows);
   const read_status status = midi::detail::decode(bytes, options.read, out.diagnostics, builder);
   if (status == read_status::invalid && out.track_count == 0) {
-    store_columns({}, out.tempo, out.notes);  // a reused performance still holds the last file's notes
+    // A reused performance still holds the last file's notes.
+    store_columns({}, out.tempo, options.note_seconds, out.notes);
     out.status = status;
     return;
   }
@@ -667,7 +680,19 @@ void extend_by_sustain(performance& perf) {
                n.release_velocity[i], n.channel[i],     n.track[i]};
   }
   extend_rows_by_sustain(rows, perf.pedals);
-  store_columns({rows, {}}, perf.tempo, perf.notes);
+  store_columns({rows, {}}, perf.tempo, n.has_seconds(), perf.notes);
 }
+
+void add_note_seconds(performance& perf) { store_seconds(perf.tempo, perf.notes); }
+
+namespace detail {
+void require_note_seconds(const note_columns& notes, std::string_view function) {
+  if (notes.has_seconds()) return;
+  throw error("[performance.no_note_seconds] " + std::string(function) +
+              ": the notes have no times in seconds (onset_s and offset_s need one value per note; a read with "
+              "performance_options::note_seconds = false leaves them empty): call continuo::add_note_seconds(perf) "
+              "first");
+}
+}  // namespace detail
 
 }  // namespace continuo

@@ -285,6 +285,7 @@ std::vector<session_span> sessionizer::take_sessions() { return std::exchange(se
 std::vector<session_diagnostic> sessionizer::take_diagnostics() { return std::exchange(diagnostics_, {}); }
 
 practice_split split_practice(const performance& perf, const sessionizer_options& options) {
+  detail::require_note_seconds(perf.notes, "continuo::split_practice");
   // Every note-on, note-off and sustain change as one time-ordered stream. At one instant, releases
   // come first (so a release and a new strike together leave no gap), then strikes in note order.
   enum kind : std::uint8_t { release, pedal_up, pedal_down, strike };

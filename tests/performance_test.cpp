@@ -319,6 +319,41 @@ TEST(performance, extends_notes_while_the_sustain_pedal_is_down) {
   EXPECT_EQ(again, p);  // idempotent
 }
 
+TEST(performance, reads_in_ticks_only_and_adds_the_notes_seconds_later) {
+  // Two tracks, a tempo change at tick 96 (1 s per quarter after it), a pedal and a signature.
+  const bytes conductor{0x00, 0xFF, 0x58, 0x04, 3, 2, 24, 8, 0x60, 0xFF, 0x51, 0x03, 0x0F, 0x42, 0x40};
+  // Pedal down and note 60 at 0, released at 96; note 64 at 96, the pedal up at 192, note 64 released at 240.
+  const bytes body{0x00, 0xB0, 64, 127, 0x00, 0x90, 60, 90, 0x60, 0x80, 60, 0,
+                   0x00, 0x90, 64, 80,  0x60, 0xB0, 64, 0,  0x30, 0x80, 64, 0};
+  const auto file = smf().header(1, 2, 96).track(cat({conductor, end_of_track})).track(cat({body, end_of_track}));
+  for (const bool sustain : {false, true}) {
+    SCOPED_TRACE(sustain ? "sustain" : "no sustain");
+    const auto full = continuo::read_performance(file, {.sustain = sustain});
+    auto ticks = continuo::read_performance(file, {.sustain = sustain, .note_seconds = false});
+    EXPECT_TRUE(ticks.notes.onset_s.empty());
+    EXPECT_TRUE(ticks.notes.offset_s.empty());
+    EXPECT_FALSE(ticks.notes.has_seconds());
+    EXPECT_EQ(notes_of(ticks), notes_of(full));
+    // Everything but the notes keeps its seconds.
+    EXPECT_EQ(ticks.pedals, full.pedals);
+    EXPECT_EQ(ticks.time_signatures, full.time_signatures);
+    EXPECT_DOUBLE_EQ(ticks.duration_s, 2.0);  // 0.5 s to the tempo change, then 144 ticks of 1/96 s
+    // extend_by_sustain works in ticks and leaves the seconds out.
+    auto extended = ticks;
+    continuo::extend_by_sustain(extended);
+    EXPECT_TRUE(extended.notes.onset_s.empty());
+    EXPECT_EQ(notes_of(extended), notes_of(continuo::read_performance(file, {.sustain = true})));
+
+    continuo::add_note_seconds(ticks);
+    EXPECT_TRUE(ticks.notes.has_seconds());
+    EXPECT_EQ(ticks, full);
+    EXPECT_DOUBLE_EQ(ticks.notes.offset_s[0], sustain ? 1.5 : 0.5);  // held by the pedal to tick 192
+    EXPECT_DOUBLE_EQ(ticks.notes.offset_s[1], 2.0);
+    continuo::add_note_seconds(ticks);
+    EXPECT_EQ(ticks, full);  // idempotent
+  }
+}
+
 TEST(performance, reads_program_changes_and_pitch_bends) {
   const auto p = read_body({0x00, 0xC3, 5, 0x00, 0xE3, 0x00, 0x40, 0x00, 0xE3, 0x7F, 0x7F, 0x00, 0xE3, 0x00, 0x00});
   ASSERT_EQ(p.programs.size(), 1U);
@@ -367,14 +402,20 @@ TEST(performance_reader, reads_each_file_as_read_performance_does_whatever_came_
       bytes{'M', 'T', 'h', 'd'},                                           // invalid, nothing read
       smf().header(1, 2, 96).track(cat({long_body, end_of_track})).track(cat({overlapping, end_of_track})),
   };
-  for (const bool strict : {false, true}) {
-    const continuo::performance_options options{.read = {.strict = strict}, .sustain = true};
-    continuo::performance_reader reader(options);
-    performance perf;
-    for (std::size_t k = 0; k < files.size(); ++k) {
-      SCOPED_TRACE("file " + std::to_string(k) + (strict ? ", strict" : ", lenient"));
-      reader.read(files[k], perf);
-      EXPECT_EQ(perf, continuo::read_performance(files[k], options));
+  // One performance for every reader, so that a read in ticks only follows reads with seconds.
+  performance perf;
+  for (const bool note_seconds : {true, false}) {
+    for (const bool strict : {false, true}) {
+      const continuo::performance_options options{.read = {.strict = strict},
+                                                  .sustain = true,
+                                                  .note_seconds = note_seconds};
+      continuo::performance_reader reader(options);
+      for (std::size_t k = 0; k < files.size(); ++k) {
+        SCOPED_TRACE("file " + std::to_string(k) + (strict ? ", strict" : ", lenient") +
+                     (note_seconds ? "" : ", ticks only"));
+        reader.read(files[k], perf);
+        EXPECT_EQ(perf, continuo::read_performance(files[k], options));
+      }
     }
   }
 }

@@ -39,10 +39,17 @@ struct performance_options {
   std::uint8_t pedal_threshold = 64;
   /// Keep every control change in performance::controls (pedal controllers included).
   bool keep_controls = true;
+  /// Give the notes their times in seconds (note_columns::onset_s and offset_s). Off, those two
+  /// columns stay empty, for work in ticks only (tokenising a corpus, say): the read saves 16 bytes
+  /// a note and their conversion (a tenth of its time, bench/README.md). Pedals, signatures and the
+  /// duration keep their seconds either way. Functions that need the notes' seconds throw
+  /// continuo::error on such notes; add_note_seconds() gives them their seconds later.
+  bool note_seconds = true;
 };
 
 /// Notes as columns (struct of arrays), sorted by onset, then pitch, channel, track, offset,
-/// velocity and release velocity. All columns have size() elements.
+/// velocity and release velocity. All columns have size() elements, except onset_s and offset_s,
+/// which are empty when the notes were read without their seconds (performance_options::note_seconds).
 struct note_columns {
   std::vector<tick_t> onset_tick;
   std::vector<tick_t> offset_tick;
@@ -56,6 +63,8 @@ struct note_columns {
 
   [[nodiscard]] std::size_t size() const noexcept { return pitch.size(); }
   [[nodiscard]] bool empty() const noexcept { return pitch.empty(); }
+  /// Whether onset_s and offset_s hold every note's time (false after a read in ticks only).
+  [[nodiscard]] bool has_seconds() const noexcept { return onset_s.size() == size() && offset_s.size() == size(); }
   friend bool operator==(const note_columns&, const note_columns&) = default;
 };
 
@@ -169,7 +178,17 @@ class performance_reader {
 };
 
 /// Extends note offsets while the sustain pedal of their channel is down (see
-/// performance_options::sustain), then updates the seconds. Idempotent.
+/// performance_options::sustain), then updates the seconds (if the notes have them). Idempotent.
 void extend_by_sustain(performance& perf);
+
+/// Gives the notes of a performance read in ticks only (performance_options::note_seconds = false)
+/// their times in seconds, from their ticks and perf.tempo: afterwards perf equals what the read
+/// with note_seconds = true would have given. Idempotent.
+void add_note_seconds(performance& perf);
+
+namespace detail {
+/// Throws continuo::error, naming `function` and what to do, unless notes.has_seconds().
+void require_note_seconds(const note_columns& notes, std::string_view function);
+}  // namespace detail
 
 }  // namespace continuo

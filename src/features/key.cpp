@@ -107,6 +107,7 @@ std::string_view name(key_profile profile) noexcept {
 
 pitch_class_histogram pitch_class_weights(const note_columns& notes, std::size_t first, std::size_t last,
                                           const key_options& options) {
+  detail::require_note_seconds(notes, "continuo::pitch_class_weights");
   pitch_class_histogram h{};
   last = std::min(last, notes.size());
   const double cap = std::max(options.max_note_weight_s, 0.0);

@@ -1023,6 +1023,7 @@ tempo_estimate estimate_tempo(const tempo_notes& notes, const tempo_options& opt
 }
 
 tempo_notes tempo_notes::of(const note_columns& notes, std::size_t first, std::size_t last) {
+  detail::require_note_seconds(notes, "continuo::tempo_notes::of");
   last = std::min(last, notes.size());
   first = std::min(first, last);
   const std::size_t n = last - first;

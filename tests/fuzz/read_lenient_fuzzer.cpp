@@ -67,6 +67,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     first = false;
     fuzz::check(perf.notes.size() == notes, "every pairing policy finds the same notes");
 
+    options.note_seconds = false;
+    auto ticks_only = read_performance(bytes, options);
+    fuzz::check(ticks_only.notes.onset_s.empty() && ticks_only.notes.offset_s.empty(),
+                "a read in ticks only leaves the notes' seconds empty");
+    add_note_seconds(ticks_only);
+    fuzz::check(ticks_only == perf, "a read in ticks only, given its seconds, equals the full read");
+    options.note_seconds = true;
+
     options.sustain = true;
     const auto sustained = read_performance(bytes, options);
     fuzz::check_performance(sustained, options, file, size);

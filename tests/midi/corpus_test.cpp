@@ -560,5 +560,23 @@ TEST(corpus, one_performance_reader_reads_every_file_as_read_performance_does) {
   }
 }
 
+TEST(corpus, a_read_in_ticks_only_given_its_seconds_equals_the_full_read) {
+  CONTINUO_CORPUS_OR_SKIP(corpus);
+  std::size_t files = 0;
+  for (const char* folder : {"drywetmidi", "jazz-soft", "symusic", "large", "asap"}) {
+    for (const auto& path : files_under(corpus / folder)) {
+      SCOPED_TRACE(path.string());
+      const auto bytes = load_file(path);
+      const auto full = read_performance(bytes, {.sustain = files % 2 == 1});
+      auto ticks = read_performance(bytes, {.sustain = files % 2 == 1, .note_seconds = false});
+      ASSERT_TRUE(ticks.notes.onset_s.empty() && ticks.notes.offset_s.empty());
+      add_note_seconds(ticks);
+      ASSERT_EQ(ticks, full);
+      ++files;
+    }
+  }
+  EXPECT_GT(files, 1900U);
+}
+
 }  // namespace
 }  // namespace continuo
