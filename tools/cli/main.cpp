@@ -178,6 +178,8 @@ int report_invalid(const std::string& path, const continuo::performance& perf) {
 int inspect(arguments args) {
   continuo::performance_options options;
   options.read.strict = args.flag("--strict");
+  options.keep_controls = false;  // counts and times only: no note's seconds nor any control is printed
+  options.note_seconds = false;
   const bool json = args.flag("--json");
   const auto path = args.positional(1, "one FILE")[0];
   const auto bytes = continuo::load_file(path);
