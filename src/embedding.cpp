@@ -164,7 +164,7 @@ std::vector<float> embed(std::span<const seconds_t> onset_s, std::span<const std
 
 std::vector<float> embed(const note_columns& notes, std::size_t first, std::size_t last,
                          const embedding_options& options) {
-  detail::require_note_seconds(notes, "continuo::embed");
+  detail::require_note_seconds(notes, "continuo::embed", /*offsets=*/false);
   last = std::min(last, notes.size());
   first = std::min(first, last);
   return embed(std::span(notes.onset_s).subspan(first, last - first),
@@ -245,7 +245,7 @@ embedded_windows embed_windows(std::span<const seconds_t> onset_s, std::span<con
 
 embedded_windows embed_windows(const note_columns& notes, const window_options& windows,
                                const embedding_options& options) {
-  detail::require_note_seconds(notes, "continuo::embed_windows");
+  detail::require_note_seconds(notes, "continuo::embed_windows", /*offsets=*/false);
   return embed_windows(notes.onset_s, notes.pitch, windows, options);
 }
 

@@ -59,7 +59,7 @@ std::vector<fingerprint> fingerprints(std::span<const onset_event> events, const
 
 std::vector<fingerprint> fingerprints(const note_columns& notes, std::size_t first, std::size_t last,
                                       const fingerprint_options& options) {
-  detail::require_note_seconds(notes, "continuo::fingerprints");
+  detail::require_note_seconds(notes, "continuo::fingerprints", /*offsets=*/false);
   last = std::min(last, notes.size());
   first = std::min(first, last);
   const auto events = onset_events(std::span(notes.onset_s).subspan(first, last - first),

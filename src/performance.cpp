@@ -686,12 +686,12 @@ void extend_by_sustain(performance& perf) {
 void add_note_seconds(performance& perf) { store_seconds(perf.tempo, perf.notes); }
 
 namespace detail {
-void require_note_seconds(const note_columns& notes, std::string_view function) {
-  if (notes.has_seconds()) return;
-  throw error("[performance.no_note_seconds] " + std::string(function) +
-              ": the notes have no times in seconds (onset_s and offset_s need one value per note; a read with "
-              "performance_options::note_seconds = false leaves them empty): call continuo::add_note_seconds(perf) "
-              "first");
+void require_note_seconds(const note_columns& notes, std::string_view function, bool offsets) {
+  if (offsets ? notes.has_seconds() : notes.onset_s.size() == notes.size()) return;
+  throw error("[performance.no_note_seconds] " + std::string(function) + ": the notes have no times in seconds (" +
+              (offsets ? "onset_s and offset_s need" : "onset_s needs") +
+              " one value per note; a read with performance_options::note_seconds = false leaves them empty): call "
+              "continuo::add_note_seconds(perf) first");
 }
 }  // namespace detail
 

@@ -122,7 +122,7 @@ std::uint32_t repertoire::add(std::string_view name, const performance& perf) {
 
 std::uint32_t repertoire::add(std::string_view name, const note_columns& notes,
                               std::span<const seconds_t> downbeats_s) {
-  detail::require_note_seconds(notes, "continuo::repertoire::add");
+  detail::require_note_seconds(notes, "continuo::repertoire::add", /*offsets=*/false);
   return add(name, notes.onset_s, notes.pitch, downbeats_s);
 }
 
@@ -465,7 +465,7 @@ clock_line fit_line(std::span<const clock_pair> points, clock_line line) {
 }  // namespace
 
 identification repertoire::identify(const note_columns& notes, std::size_t first, std::size_t last) const {
-  detail::require_note_seconds(notes, "continuo::repertoire::identify");
+  detail::require_note_seconds(notes, "continuo::repertoire::identify", /*offsets=*/false);
   last = std::min(last, notes.size());
   first = std::min(first, last);
   return identify(std::span(notes.onset_s).subspan(first, last - first),
@@ -574,7 +574,7 @@ void repertoire::search_windows(const query& q, std::uint32_t guess, identificat
 }
 
 location repertoire::locate(const note_columns& notes, std::size_t first, std::size_t last, std::uint32_t piece) const {
-  detail::require_note_seconds(notes, "continuo::repertoire::locate");
+  detail::require_note_seconds(notes, "continuo::repertoire::locate", /*offsets=*/false);
   last = std::min(last, notes.size());
   first = std::min(first, last);
   return locate(std::span(notes.onset_s).subspan(first, last - first),
@@ -856,7 +856,7 @@ location repertoire::locate(const query& q, std::uint32_t piece, const std::vect
 // ---- sessions --------------------------------------------------------------------------------------
 
 session_analysis repertoire::analyse(const performance& perf, const practice_split& split) const {
-  detail::require_note_seconds(perf.notes, "continuo::repertoire::analyse");
+  detail::require_note_seconds(perf.notes, "continuo::repertoire::analyse", /*offsets=*/false);
   session_analysis out;
   const auto& notes = perf.notes;
   for (const auto& a : split.attempts) {

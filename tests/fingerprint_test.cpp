@@ -105,7 +105,6 @@ TEST(fingerprint, note_range_overload_uses_only_that_range) {
   const auto l = melody();
   continuo::note_columns notes;
   notes.onset_s = l.onset_s;
-  notes.offset_s = l.onset_s;  // unused, but notes without offsets in seconds are refused
   notes.pitch = l.pitch;
   EXPECT_TRUE(continuo::fingerprints(notes, 5, 5).empty());
   EXPECT_TRUE(continuo::fingerprints(notes, 9, 100).empty());  // two notes: no triple

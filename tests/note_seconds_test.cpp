@@ -75,6 +75,29 @@ TEST(note_seconds, every_function_that_needs_them_says_so_and_works_once_they_ar
   }
 }
 
+TEST(note_seconds, functions_that_read_only_onsets_take_notes_without_offsets) {
+  // Notes built by hand from onsets and pitches, as the Python bindings build them for the repertoire.
+  auto perf = continuo::read_performance(scale_file());
+  perf.notes.offset_s.clear();
+  const std::size_t n = perf.notes.size();
+  EXPECT_FALSE(perf.notes.has_seconds());
+  EXPECT_FALSE(continuo::embed(perf.notes, 0, n).empty());
+  EXPECT_NO_THROW((void)continuo::embed_windows(perf.notes));
+  EXPECT_NO_THROW((void)continuo::fingerprints(perf.notes, 0, n));
+  continuo::repertoire known;
+  const auto piece = known.add("scale", perf.notes, {});
+  EXPECT_NO_THROW((void)known.identify(perf.notes, 0, n));
+  EXPECT_NO_THROW((void)known.locate(perf.notes, 0, n, piece));
+  // Those that need offsets say which column is missing.
+  try {
+    (void)continuo::compute_features(perf, 0, n, 0.0, 15.0);
+    ADD_FAILURE() << "no error on notes without offsets";
+  } catch (const continuo::error& e) {
+    EXPECT_NE(std::string(e.what()).find("onset_s and offset_s need one value per note"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(note_seconds, an_empty_performance_has_them) {
   const auto empty = continuo::read_performance(smf().header(0, 1, 96).track(end_of_track), {.note_seconds = false});
   EXPECT_TRUE(empty.notes.has_seconds());

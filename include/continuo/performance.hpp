@@ -187,8 +187,9 @@ void extend_by_sustain(performance& perf);
 void add_note_seconds(performance& perf);
 
 namespace detail {
-/// Throws continuo::error, naming `function` and what to do, unless notes.has_seconds().
-void require_note_seconds(const note_columns& notes, std::string_view function);
+/// Throws continuo::error, naming `function` and what to do, unless the notes have their onsets in
+/// seconds, and their offsets too if `offsets` (notes.has_seconds()).
+void require_note_seconds(const note_columns& notes, std::string_view function, bool offsets = true);
 }  // namespace detail
 
 }  // namespace continuo
