@@ -103,9 +103,6 @@ static double baseline_ioi(std::span<const double> on) {
   while (bpm < 60) bpm *= 2;
   return bpm;
 }
-// Autocorrelation with a tempo prior: the lag-histogram peak maximising salience x log-normal prior
-// (centre 120 bpm, 1 octave sd), as librosa's default tempo estimator does on an onset envelope. The
-// histogram weighs the events by velocity (the notes passed without offsets), not by the event model.
 // --no-offsets: the notes are passed without their offsets (as passages without lengths would), so the
 // estimator weighs events by velocity instead of the event model.
 static bool g_no_offsets = false;
@@ -114,6 +111,9 @@ static tempo_notes notes_of(const note_columns& n, std::size_t first, std::size_
   if (g_no_offsets) t.offset_s = {};
   return t;
 }
+// Autocorrelation with a tempo prior: the lag-histogram peak maximising salience x log-normal prior
+// (centre 120 bpm, 1 octave sd), as librosa's default tempo estimator does on an onset envelope. The
+// histogram weighs the events by velocity (the notes passed without offsets), not by the event model.
 static double baseline_ac(tempo_notes notes, const tempo_options& o) {
   notes.offset_s = {};
   double best = 0, bs = -1;
