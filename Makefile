@@ -53,7 +53,7 @@ python: deps
 	  -Cbuild-dir=$(BUILD)-python .
 
 test-python: build python
-	@CONTINUO_BIN=$(abspath $(BUILD))/bin/continuo $(VENV)/bin/python -m pytest tests/cli tests/python tests/tools
+	@CONTINUO_BIN=$(abspath $(BUILD))/bin/continuo $(VENV)/bin/python -m pytest tests/cli tests/python tests/docs tests/tools
 	@$(VENV)/bin/python -m mypy
 
 test-fuzz: deps
