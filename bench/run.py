@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs continuo's benchmarks side by side with its peers and prints one table per corpus.
 
-    bench/run.py --build BUILD_DIR [--corpus DIR] [--budget S] [--quick] [--groups a,b]
+    bench/run.py --build BUILD_DIR [--corpus DIR] [--budget S] [--rounds N] [--quick] [--groups a,b]
                  [--steady-heap] [--no-mido] [--no-midly]
 
 Every tool reads the same bytes, loaded into memory before anything is timed, each tool and level
@@ -14,7 +14,10 @@ in a process of its own:
 
 Each tool and level reads each file of a corpus in repeated passes, timed in the thread's CPU
 time; a file's time is its fastest read, and a corpus's time is the sum of its files' times
-(min-of-N: the least disturbed by other jobs on a shared machine). bench/README.md says what each
+(min-of-N: the least disturbed by other jobs on a shared machine). That runs in `--rounds`
+processes per tool and level (default 3), the tools taking turns, and the fastest process counts:
+on a shared virtual machine a whole process now and then runs 20-30 % slower throughout, whatever
+it runs (bench/README.md, "Method"). bench/README.md says what each
 level runs. Progress goes to stderr; the tables go to stdout and, with the raw numbers, to
 BUILD_DIR/bench/results.{md,json}.
 """
@@ -107,6 +110,7 @@ class timing:
     memory: dict[str, Any] | None = None
     note: str = ""
     best_wall_s: float = 0.0
+    rounds_mb_s: list[float] = field(default_factory=list)  # each process's MB/s, when timed in several
 
     @property
     def mb_s(self) -> float:
@@ -287,6 +291,21 @@ def run_program(cmd: list[str], list_file: Path, args: argparse.Namespace, env: 
                    best_wall_s=x["best_wall_s"])
         out.append(t)
     return out
+
+
+def fastest_process(rounds: list[list[timing]]) -> list[timing]:
+    """Each tool and level's fastest process over the rounds, with every round's MB/s beside it."""
+    best: dict[tuple[str, str], timing] = {}
+    seen: dict[tuple[str, str], list[float]] = {}
+    for results in rounds:
+        for t in results:
+            key = (t.tool, t.level)
+            seen.setdefault(key, []).append(t.mb_s)
+            if key not in best or t.best_s < best[key].best_s:
+                best[key] = t
+    for key, t in best.items():
+        t.rounds_mb_s = seen[key]
+    return list(best.values())
 
 
 def build_midly(build: Path) -> Path | None:
@@ -472,6 +491,11 @@ def group_table(g: group, results: list[timing], symusic_rss: dict[str, float]) 
         notes.append(f"The same full read through one `performance_reader` reused from file to file (a batch "
                      f"job's way: no memory allocated once the buffers have grown): {fmt_mb(reused)} MB/s, "
                      f"{fmt_ratio(ratio(reused, sym_seconds))} symusic's seconds parse.")
+    spread = [f"{t.tool} {t.level} {min(t.rounds_mb_s):.0f}–{max(t.rounds_mb_s):.0f}" for t in results
+              if len(t.rounds_mb_s) > 1 and t.tool in ("continuo", "symusic") and t.level in ("ticks", "seconds")]
+    if spread:
+        rounds = max(len(t.rounds_mb_s) for t in results)
+        notes.append(f"Each process of the {rounds} rounds, slowest to fastest (MB/s): " + ", ".join(spread) + ".")
     counts = []
     for tool, level in (("continuo", "seconds"), ("symusic", "ticks"), ("libsmf", "seconds")):
         t = by.get((tool, level))
@@ -565,7 +589,9 @@ def main() -> int:
     p.add_argument("--budget", type=float, default=1.0, help="seconds of timed passes per tool, level and corpus")
     p.add_argument("--min-repeats", type=int, default=3)
     p.add_argument("--max-repeats", type=int, default=200)
-    p.add_argument("--quick", action="store_true", help="a short smoke run: budget 0.1 s, one pass minimum")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="processes per tool and level, taking turns; the fastest counts (default %(default)s)")
+    p.add_argument("--quick", action="store_true", help="a short smoke run: budget 0.1 s, one pass minimum, one round")
     p.add_argument("--groups", default="", help="comma-separated group names to run (default: all)")
     p.add_argument("--takes", default=TAKES, help="takes to generate, HOURS:PPQ[:off][*COPIES],... (default %(default)s)")
     p.add_argument("--no-mido", action="store_true", help="leave mido out")
@@ -575,7 +601,9 @@ def main() -> int:
                         "memory: measures parsing without the page faults of fresh memory")
     args = p.parse_args()
     if args.quick:
-        args.budget, args.min_repeats = 0.1, 1
+        args.budget, args.min_repeats, args.rounds = 0.1, 1, 1
+    if args.rounds < 1:
+        p.error("--rounds must be at least 1")
     if args.corpus is None and os.environ.get("CONTINUO_CORPUS"):
         args.corpus = Path(os.environ["CONTINUO_CORPUS"])
 
@@ -632,13 +660,21 @@ def main() -> int:
         # One process per tool and level, Python peers included: glibc's malloc adapts its mmap and
         # trim thresholds to what was freed before, so a level timed after another would inherit
         # the other's heap (and its page faults, or their absence).
-        results = []
-        for key in CPP_LEVELS:
-            results += run_program([str(bench), "run", "--only", key], list_file, args, env)
-        if midly is not None:
-            results += run_program([str(midly)], list_file, args, env)
-        if have_symusic:
-            results += run_symusic(g, list_file, args, env)
+        # Rounds in turn rather than one tool's processes back to back, so that a slow spell of the
+        # machine falls on every tool alike.
+        rounds = []
+        for r in range(args.rounds):
+            if args.rounds > 1:
+                log(f"{g.name}: round {r + 1} of {args.rounds}")
+            results = []
+            for key in CPP_LEVELS:
+                results += run_program([str(bench), "run", "--only", key], list_file, args, env)
+            if midly is not None:
+                results += run_program([str(midly)], list_file, args, env)
+            if have_symusic:
+                results += run_symusic(g, list_file, args, env)
+            rounds.append(results)
+        results = fastest_process(rounds)
         if have_mido:
             results += run_mido(g, out_dir, env)
         rss = {}
@@ -659,7 +695,8 @@ def main() -> int:
         + (". glibc malloc tuned to keep freed memory (--steady-heap)" if args.steady_heap else
            ". glibc malloc as it comes, a fresh process per tool and level")
         + f". MB/s are file bytes over the reading thread's CPU time, each file's fastest of "
-        f"{args.min_repeats}+ passes ({args.budget:g} s budget per tool, level and corpus); "
+        f"{args.min_repeats}+ passes ({args.budget:g} s budget per tool, level and corpus), the fastest of "
+        f"{args.rounds} process(es) per tool and level; "
         f"{time.monotonic() - started:.0f} s in all.",
         "",
     ]
