@@ -17,9 +17,8 @@ time; a file's time is its fastest read, and a corpus's time is the sum of its f
 (min-of-N: the least disturbed by other jobs on a shared machine). That runs in `--rounds`
 processes per tool and level (default 3), the tools taking turns, and the fastest process counts:
 on a shared virtual machine a whole process now and then runs 20-30 % slower throughout, whatever
-it runs (bench/README.md, "Method"). bench/README.md says what each
-level runs. Progress goes to stderr; the tables go to stdout and, with the raw numbers, to
-BUILD_DIR/bench/results.{md,json}.
+it runs (bench/README.md, "Method"). bench/README.md says what each level runs. Progress goes to
+stderr; the tables go to stdout and, with the raw numbers, to BUILD_DIR/bench/results.{md,json}.
 """
 
 from __future__ import annotations
