@@ -2,6 +2,7 @@
 
 #include "corpus.hpp"
 #include "cpu_clock.hpp"
+#include "option_value.hpp"
 
 #include <continuo/features.hpp>
 #include <continuo/performance.hpp>
@@ -115,15 +116,17 @@ int run_features(const std::vector<std::string>& args) {
       return args[++i];
     };
     if (a == "--budget") {
-      budget_s = std::stod(value());
+      budget_s = option_value<double>(a, value());
     } else if (a == "--min-repeats") {
-      min_repeats = std::stoi(value());
+      min_repeats = option_value<int>(a, value());
     } else if (a == "--max-repeats") {
-      max_repeats = std::stoi(value());
+      max_repeats = option_value<int>(a, value());
     } else if (a == "--window") {
-      window_s = std::stod(value());
+      window_s = option_value<double>(a, value());
     } else if (a == "--only") {
       only = value();
+    } else if (a.starts_with("-")) {
+      throw std::runtime_error("features: unknown option " + a + " (continuo_bench --help lists the options)");
     } else {
       sources.push_back(a);
     }

@@ -13,6 +13,7 @@
 #include "cpu_clock.hpp"
 #include "features.hpp"
 #include "libsmf_peer.hpp"
+#include "option_value.hpp"
 #include "practice_take.hpp"
 
 #include <continuo/midi/reader.hpp>
@@ -249,15 +250,17 @@ int run(const std::vector<std::string>& args) {
       return args[++i];
     };
     if (a == "--budget") {
-      options.budget_s = std::stod(value());
+      options.budget_s = option_value<double>(a, value());
     } else if (a == "--min-repeats") {
-      options.min_repeats = std::stoi(value());
+      options.min_repeats = option_value<int>(a, value());
     } else if (a == "--max-repeats") {
-      options.max_repeats = std::stoi(value());
+      options.max_repeats = option_value<int>(a, value());
     } else if (a == "--no-libsmf") {
       with_libsmf = false;
     } else if (a == "--only") {
       only = value();
+    } else if (a.starts_with("-")) {
+      throw std::runtime_error("run: unknown option " + a + " (continuo_bench --help lists the options)");
     } else {
       sources.push_back(a);
     }
@@ -493,6 +496,11 @@ int main(int argc, char** argv) {
       "       continuo_bench generate --out DIR [--seed N] [--takes HOURS:PPQ[:off][*COPIES],...]\n"
       "       continuo_bench features [--budget S] [--min-repeats N] [--max-repeats N] [--window S]\n"
       "                               [--only features,features_30s,tempo,tempo_30s,key] SOURCE...\n";
+  if (std::find(args.begin(), args.end(), "--help") != args.end() ||
+      std::find(args.begin(), args.end(), "-h") != args.end()) {
+    std::cout << usage;
+    return 0;
+  }
   if (args.empty()) {
     std::cerr << usage;
     return 2;
@@ -502,7 +510,7 @@ int main(int argc, char** argv) {
     if (args[0] == "run") return continuo_bench::run(rest);
     if (args[0] == "generate") return continuo_bench::generate(rest);
     if (args[0] == "features") return continuo_bench::run_features(rest);
-    std::cerr << usage;
+    std::cerr << "continuo_bench: unknown command " << args[0] << "\n" << usage;
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "continuo_bench: " << e.what() << "\n";

@@ -8,6 +8,7 @@
 // performance, and, to show where the time goes, embed() without the triple block, onset_events and
 // for_each_fingerprint alone. --fan-out sets embedding_options::fingerprint.fan_out (default 3).
 #include "../cpu_clock.hpp"
+#include "../option_value.hpp"
 #include "csv.hpp"
 
 #include <continuo/embedding.hpp>
@@ -22,6 +23,7 @@
 #include <iterator>
 #include <limits>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -44,23 +46,47 @@ double best_of(int repeat, Pass&& pass) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: embed_speed CORPUS [--repeat N] [--fan-out N]\n");
+  const char* const usage =
+      "usage: embed_speed CORPUS [--repeat N] [--fan-out N]   (CORPUS: a folder in ASAP's layout)\n"
+      "  --repeat N    timed passes, the fastest counts (default 3)\n"
+      "  --fan-out N   fingerprint fan-out (default: the library's)\n";
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (std::find(args.begin(), args.end(), "--help") != args.end() ||
+      std::find(args.begin(), args.end(), "-h") != args.end()) {
+    std::fputs(usage, stdout);
+    return 0;
+  }
+  if (args.empty() || args[0].starts_with("-")) {
+    std::fputs(usage, stderr);
     return 2;
   }
-  const fs::path corpus = argv[1];
+  const fs::path corpus = args[0];
   int repeat = 3;
   continuo::embedding_options options;
-  for (int i = 2; i + 1 < argc; ++i) {
-    if (std::string(argv[i]) == "--repeat") repeat = std::max(1, std::stoi(argv[i + 1]));
-    if (std::string(argv[i]) == "--fan-out") {
-      options.fingerprint.fan_out = static_cast<std::size_t>(std::max(1, std::stoi(argv[i + 1])));
+  try {
+    for (std::size_t i = 1; i < args.size(); ++i) {
+      const std::string& a = args[i];
+      if (i + 1 >= args.size() || (a != "--repeat" && a != "--fan-out")) {
+        throw std::invalid_argument(a == "--repeat" || a == "--fan-out" ? a + " needs a value" : "unknown option " + a);
+      }
+      const int value = std::max(1, continuo_bench::option_value<int>(a, args[++i]));
+      if (a == "--repeat") {
+        repeat = value;
+      } else {
+        options.fingerprint.fan_out = static_cast<std::size_t>(value);
+      }
     }
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "embed_speed: %s (embed_speed --help lists the options)\n", e.what());
+    return 2;
   }
   std::ifstream csv(corpus / "metadata.csv");
   if (!csv) {
-    std::fprintf(stderr, "%s has no metadata.csv\n", corpus.c_str());
-    return 2;
+    std::fprintf(stderr,
+                 "embed_speed: %s has no metadata.csv: CORPUS is a folder in ASAP's layout, e.g. "
+                 "../shared/corpus/asap\n",
+                 corpus.c_str());
+    return 1;
   }
   std::string line;
   std::getline(csv, line);

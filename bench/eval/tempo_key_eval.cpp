@@ -10,6 +10,7 @@
 // model (tempo_options::event_model) is fitted outside: --dump-events writes every event's features and
 // the annotated beats, bench/eval/fit_event_model.py fits one model per held-out fold and one on all,
 // and --event-models reads them back, so that each fold is estimated with an event model that never saw it.
+#include "../option_value.hpp"
 #include "csv.hpp"
 
 #include <continuo/features/key.hpp>
@@ -27,6 +28,7 @@
 #include <map>
 #include <numeric>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -225,15 +227,32 @@ struct window {
   double ann;
 };
 
+constexpr const char* usage =
+    "usage: tempo_key_eval CORPUS [options]   (CORPUS: a folder in ASAP's layout, e.g. ../shared/corpus/asap)\n"
+    "  --folds N            cross-validation folds, by piece (default 5)\n"
+    "  --no-cv              fit and test the tempo models on all performances (in-sample)\n"
+    "  --event-models FILE  per-fold event models from bench/eval/fit_event_model.py\n"
+    "  --dump-events FILE   write every event's features and the annotated beats (for fit_event_model.py), then stop\n"
+    "  --dump FILE          write each performance's and window's estimate (TSV)\n"
+    "  --no-offsets         estimate without the notes' offsets (as from onsets alone)\n"
+    "  --no-choice          keep the tracked metrical level (choice model all zeros)\n"
+    "  --choice-l2 X        L2 penalty of the choice model's fit (default 0.03)\n"
+    "  --label-tol X        a level candidate counts as right within this ratio of the annotation (default 0.04)\n"
+    "  --show TEXT          print the candidates of the performances whose path contains TEXT\n"
+    "  --help               this text\n";
+
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr,
-                 "usage: tempo_key_eval <asap folder> [--folds N] [--dump file] [--no-cv] [--event-models file] "
-                 "[--no-offsets]\n"
-                 "       tempo_key_eval <asap folder> --dump-events file\n");
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (std::find(args.begin(), args.end(), "--help") != args.end() ||
+      std::find(args.begin(), args.end(), "-h") != args.end()) {
+    std::fputs(usage, stdout);
+    return 0;
+  }
+  if (args.empty() || args[0].starts_with("-")) {
+    std::fputs(usage, stderr);
     return 2;
   }
-  const fs::path root = argv[1];
+  const fs::path root = args[0];
   int folds = 5;
   std::string dump;
   std::string dump_events;        // --dump-events: the events' features and the beats, for fit_event_model.py
@@ -245,27 +264,47 @@ int main(int argc, char** argv) {
   // L2 of the choice model: 3e-2 scores as 1e-3 does on ASAP (within 0.004) and keeps the level of a
   // plain metronomic scale (1e-3 read 120 bpm quarter notes as 40 bpm).
   double choice_l2 = 3e-2;
-  for (int i = 2; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--folds") && i + 1 < argc)
-      folds = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--dump") && i + 1 < argc)
-      dump = argv[++i];
-    else if (!std::strcmp(argv[i], "--no-offsets"))
-      g_no_offsets = true;
-    else if (!std::strcmp(argv[i], "--no-cv"))
-      cv = false;
-    else if (!std::strcmp(argv[i], "--show") && i + 1 < argc)
-      show = argv[++i];
-    else if (!std::strcmp(argv[i], "--no-choice"))
-      no_choice = true;
-    else if (!std::strcmp(argv[i], "--choice-l2") && i + 1 < argc)
-      choice_l2 = std::atof(argv[++i]);
-    else if (!std::strcmp(argv[i], "--label-tol") && i + 1 < argc)
-      label_tol = std::atof(argv[++i]);
-    else if (!std::strcmp(argv[i], "--dump-events") && i + 1 < argc)
-      dump_events = argv[++i];
-    else if (!std::strcmp(argv[i], "--event-models") && i + 1 < argc)
-      event_models_file = argv[++i];
+  try {
+    for (std::size_t i = 1; i < args.size(); ++i) {
+      const std::string& a = args[i];
+      const auto value = [&]() -> const std::string& {
+        if (i + 1 >= args.size()) throw std::invalid_argument(a + " needs a value");
+        return args[++i];
+      };
+      if (a == "--folds")
+        folds = continuo_bench::option_value<int>(a, value());
+      else if (a == "--dump")
+        dump = value();
+      else if (a == "--no-offsets")
+        g_no_offsets = true;
+      else if (a == "--no-cv")
+        cv = false;
+      else if (a == "--show")
+        show = value();
+      else if (a == "--no-choice")
+        no_choice = true;
+      else if (a == "--choice-l2")
+        choice_l2 = continuo_bench::option_value<double>(a, value());
+      else if (a == "--label-tol")
+        label_tol = continuo_bench::option_value<double>(a, value());
+      else if (a == "--dump-events")
+        dump_events = value();
+      else if (a == "--event-models")
+        event_models_file = value();
+      else
+        throw std::invalid_argument("unknown option " + a);
+    }
+    if (folds < 2) throw std::invalid_argument("--folds must be at least 2");
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "tempo_key_eval: %s (tempo_key_eval --help lists the options)\n", e.what());
+    return 2;
+  }
+  if (!fs::is_regular_file(root / "metadata.csv")) {
+    std::fprintf(stderr,
+                 "tempo_key_eval: %s has no metadata.csv: CORPUS is a folder in ASAP's layout (metadata.csv and "
+                 "each performance's *_annotations.txt), e.g. ../shared/corpus/asap\n",
+                 root.c_str());
+    return 1;
   }
 
   // ---- load ----
