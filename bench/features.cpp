@@ -1,8 +1,8 @@
 #include "features.hpp"
 
+#include "command_line.hpp"
 #include "corpus.hpp"
 #include "cpu_clock.hpp"
-#include "option_value.hpp"
 
 #include <continuo/features.hpp>
 #include <continuo/performance.hpp>

@@ -9,11 +9,11 @@
 /// writes the synthetic long practice takes and prints what it wrote as JSON. `features` parses every
 /// SOURCE, then times practice-feature extraction on the parsed performances (bench/features.cpp).
 #include "alloc_counter.hpp"
+#include "command_line.hpp"
 #include "corpus.hpp"
 #include "cpu_clock.hpp"
 #include "features.hpp"
 #include "libsmf_peer.hpp"
-#include "option_value.hpp"
 #include "practice_take.hpp"
 
 #include <continuo/midi/reader.hpp>
@@ -490,21 +490,13 @@ int generate(const std::vector<std::string>& args) {
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
-  const std::string usage =
+  const char* const usage =
       "usage: continuo_bench run [--budget S] [--min-repeats N] [--max-repeats N] [--no-libsmf]\n"
       "                          [--only TOOL/LEVEL,...] SOURCE...\n"
       "       continuo_bench generate --out DIR [--seed N] [--takes HOURS:PPQ[:off][*COPIES],...]\n"
       "       continuo_bench features [--budget S] [--min-repeats N] [--max-repeats N] [--window S]\n"
       "                               [--only features,features_30s,tempo,tempo_30s,key] SOURCE...\n";
-  if (std::find(args.begin(), args.end(), "--help") != args.end() ||
-      std::find(args.begin(), args.end(), "-h") != args.end()) {
-    std::cout << usage;
-    return 0;
-  }
-  if (args.empty()) {
-    std::cerr << usage;
-    return 2;
-  }
+  if (const auto status = continuo_bench::usage_exit(args, usage)) return *status;
   try {
     const std::vector<std::string> rest(args.begin() + 1, args.end());
     if (args[0] == "run") return continuo_bench::run(rest);

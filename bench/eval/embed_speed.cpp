@@ -7,8 +7,8 @@
 // of them `repeat` times and the best pass counts: read_performance on the bytes, embed() of the whole
 // performance, and, to show where the time goes, embed() without the triple block, onset_events and
 // for_each_fingerprint alone. --fan-out sets embedding_options::fingerprint.fan_out (default 3).
+#include "../command_line.hpp"
 #include "../cpu_clock.hpp"
-#include "../option_value.hpp"
 #include "csv.hpp"
 
 #include <continuo/embedding.hpp>
@@ -51,15 +51,7 @@ int main(int argc, char** argv) {
       "  --repeat N    timed passes, the fastest counts (default 3)\n"
       "  --fan-out N   fingerprint fan-out (default: the library's)\n";
   const std::vector<std::string> args(argv + 1, argv + argc);
-  if (std::find(args.begin(), args.end(), "--help") != args.end() ||
-      std::find(args.begin(), args.end(), "-h") != args.end()) {
-    std::fputs(usage, stdout);
-    return 0;
-  }
-  if (args.empty() || args[0].starts_with("-")) {
-    std::fputs(usage, stderr);
-    return 2;
-  }
+  if (const auto status = continuo_bench::usage_exit(args, usage)) return *status;
   const fs::path corpus = args[0];
   int repeat = 3;
   continuo::embedding_options options;

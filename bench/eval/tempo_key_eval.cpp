@@ -10,7 +10,7 @@
 // model (tempo_options::event_model) is fitted outside: --dump-events writes every event's features and
 // the annotated beats, bench/eval/fit_event_model.py fits one model per held-out fold and one on all,
 // and --event-models reads them back, so that each fold is estimated with an event model that never saw it.
-#include "../option_value.hpp"
+#include "../command_line.hpp"
 #include "csv.hpp"
 
 #include <continuo/features/key.hpp>
@@ -243,15 +243,7 @@ constexpr const char* usage =
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
-  if (std::find(args.begin(), args.end(), "--help") != args.end() ||
-      std::find(args.begin(), args.end(), "-h") != args.end()) {
-    std::fputs(usage, stdout);
-    return 0;
-  }
-  if (args.empty() || args[0].starts_with("-")) {
-    std::fputs(usage, stderr);
-    return 2;
-  }
+  if (const auto status = continuo_bench::usage_exit(args, usage)) return *status;
   const fs::path root = args[0];
   int folds = 5;
   std::string dump;
