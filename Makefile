@@ -6,8 +6,9 @@
 #   make demo     write a short piece with the SMF writer, read it back, simulate a day of
 #                 practising it, split that into sessions and attempts, and identify the bars
 #                 and tempo of each attempt
-#   make test     all tests: C++ (plain and ASan+UBSan), Python package, CLI and differential tests
-#                 (pytest, mypy), fuzz smoke runs, clang-format and clang-tidy checks
+#   make test     all tests: C++ (plain and ASan+UBSan, the bench programs' smoke runs among them),
+#                 Python package, CLI and differential tests (pytest, mypy), fuzz smoke runs,
+#                 clang-format and clang-tidy checks
 #   make bench    the benchmarks of bench/ (see bench/README.md)
 #   make format   reformat the sources with clang-format
 #
@@ -39,11 +40,16 @@ demo: build python
 test: deps check-format test-cpp test-sanitize test-python test-fuzz check-tidy
 	@echo "make test: all checks passed"
 
+# The tests build the bench programs too (CONTINUO_BUILD_BENCH), and bench/CMakeLists.txt runs each
+# once on a small input, so that a change which breaks them fails here.
 test-cpp: build
+	@cmake -S . -B $(BUILD) -DCONTINUO_BUILD_BENCH=ON >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
 	@ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure
 
 test-sanitize: deps
-	@cmake -S . -B $(SAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONTINUO_SANITIZE=ON $(CMAKE_ARGS) >/dev/null
+	@cmake -S . -B $(SAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONTINUO_SANITIZE=ON \
+	  -DCONTINUO_BUILD_BENCH=ON $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(SAN_BUILD) -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(SAN_BUILD) -j $(JOBS) --output-on-failure

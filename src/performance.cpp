@@ -17,47 +17,75 @@ namespace {
 constexpr std::uint32_t no_note = std::numeric_limits<std::uint32_t>::max();
 constexpr std::size_t key_count = std::size_t{16} * 128;  // (channel, pitch) pairs
 
-/// A note as a row. The builder stages notes as rows (a note-on is one store, not seven) and sorts
-/// rows; the columns of note_columns are written once, at the end, together with the seconds.
+/// A note as a row of 16 bytes: the builder stages notes as rows (a note-on is one store, not
+/// seven) and sorts rows; the columns of note_columns are written once, at the end, together with
+/// the seconds. The fields are packed into two words so that rows compare as words: `where` holds
+/// the onset (40 bits, as midi::event's ticks), pitch, channel and the track's high 13 bits; `what`
+/// the track's low 3 bits, the offset (40 bits), velocity and release velocity, in that order from
+/// the top. Comparing `where`, then `what`, is the notes' total order (note_columns). Staged at a row
+/// per 12 bytes of file, these take 1.33 times its size, where plain fields (24 bytes) took 2 times.
 struct note_row {
-  tick_t onset_tick = 0;
-  tick_t offset_tick = 0;  // while the builder has the note open: the index of the next open note of its key
-  std::uint8_t pitch = 0;
-  std::uint8_t velocity = 0;
-  std::uint8_t release_velocity = 0;
-  std::uint8_t channel = 0;
-  std::uint16_t track = 0;
+  std::uint64_t where = 0;
+  std::uint64_t what = 0;
+
+  static constexpr std::uint64_t tick_mask = midi::event::max_tick;  // 40 bits
+  static constexpr unsigned onset_shift = 24;
+  static constexpr unsigned offset_shift = 21;
+
+  /// A row whose fields all fit: ticks within [0, midi::event::max_tick], pitch and velocities
+  /// within 0-127, channel within 0-15.
+  static note_row make(tick_t onset_tick, tick_t offset_tick, std::uint8_t pitch, std::uint8_t velocity,
+                       std::uint8_t release_velocity, std::uint8_t channel, std::uint16_t track) {
+    return {place(onset_tick, pitch, channel, track), kind(track, velocity) | timing(offset_tick, release_velocity)};
+  }
+  /// The `where` of a note.
+  static std::uint64_t place(tick_t onset_tick, std::uint8_t pitch, std::uint8_t channel, std::uint16_t track) {
+    return (static_cast<std::uint64_t>(onset_tick) << onset_shift) | (std::uint64_t{pitch} << 17U) |
+           (std::uint64_t{channel} << 13U) | (track >> 3U);
+  }
+  /// The bits of `what` that a note-on writes.
+  static std::uint64_t kind(std::uint16_t track, std::uint8_t velocity) {
+    return (std::uint64_t{track} << 61U) | (std::uint64_t{velocity} << 14U);
+  }
+  /// The bits of `what` that a note-off writes.
+  static std::uint64_t timing(tick_t offset_tick, std::uint8_t release_velocity) {
+    return (static_cast<std::uint64_t>(offset_tick) << offset_shift) | (std::uint64_t{release_velocity} << 7U);
+  }
+  static constexpr std::uint64_t timing_mask = (tick_mask << offset_shift) | (0x7FU << 7U);
+
+  [[nodiscard]] tick_t onset_tick() const { return static_cast<tick_t>(where >> onset_shift); }
+  [[nodiscard]] std::uint8_t pitch() const { return static_cast<std::uint8_t>((where >> 17U) & 0x7FU); }
+  [[nodiscard]] std::uint8_t channel() const { return static_cast<std::uint8_t>((where >> 13U) & 0xFU); }
+  [[nodiscard]] std::uint16_t track() const {
+    return static_cast<std::uint16_t>(((where & 0x1FFFU) << 3U) | (what >> 61U));
+  }
+  [[nodiscard]] tick_t offset_tick() const { return static_cast<tick_t>((what >> offset_shift) & tick_mask); }
+  [[nodiscard]] std::uint8_t velocity() const { return static_cast<std::uint8_t>((what >> 14U) & 0x7FU); }
+  [[nodiscard]] std::uint8_t release_velocity() const { return static_cast<std::uint8_t>((what >> 7U) & 0x7FU); }
+  void set_timing(tick_t offset_tick, std::uint8_t release_velocity) {
+    what = (what & ~timing_mask) | timing(offset_tick, release_velocity);
+  }
+  void set_offset_tick(tick_t offset_tick) { set_timing(offset_tick, release_velocity()); }
 };
 
-/// The total order of notes: onset, pitch, channel, track, offset, velocity, release velocity. The
-/// small fields are compared packed: two comparisons instead of five (multi-track files, whose runs
-/// are merged: corpus/symusic +2 %, mahler.mid +6 %).
+/// The total order of notes: onset, pitch, channel, track, offset, velocity, release velocity.
 inline bool operator<(const note_row& a, const note_row& b) {
-  if (a.onset_tick != b.onset_tick) return a.onset_tick < b.onset_tick;
-  const auto where = [](const note_row& r) {
-    return (std::uint32_t{r.pitch} << 24U) | (std::uint32_t{r.channel} << 16U) | r.track;
-  };
-  if (where(a) != where(b)) return where(a) < where(b);
-  if (a.offset_tick != b.offset_tick) return a.offset_tick < b.offset_tick;
-  const auto how = [](const note_row& r) { return (r.velocity << 8U) | r.release_velocity; };
-  return how(a) < how(b);
+  return a.where != b.where ? a.where < b.where : a.what < b.what;
 }
 
-/// operator< for rows of different tracks, which never tie on (onset, pitch, channel, track), so
-/// that the rest of the order is never needed: without a branch, for the merges of tracks' runs.
-inline bool precedes_across_tracks(const note_row& a, const note_row& b) {
-  const auto where = [](const note_row& r) {
-    return (std::uint32_t{r.pitch} << 24U) | (std::uint32_t{r.channel} << 16U) | r.track;
-  };
-  return (a.onset_tick < b.onset_tick) | ((a.onset_tick == b.onset_tick) & (where(a) < where(b)));
-}
+/// operator<(right, left) for a row of a later track (`right`) and one of an earlier track
+/// (`left`): these never tie on (onset, pitch, channel, track), and where they tie on onset, pitch,
+/// channel and the track's high bits, the earlier track comes first. One comparison without a
+/// branch, for the merges of tracks' runs, which always merge earlier tracks with later ones.
+inline bool precedes_earlier_track(const note_row& right, const note_row& left) { return right.where < left.where; }
 
 /// Calls store(i, row) for every i in [0, a.size() + b.size()) with the rows of `a` and `b` merged:
-/// two sorted runs of different tracks, neither empty. The merge runs from both ends at once and
-/// without a branch on which row comes next, as two independent chains of loads and comparisons:
-/// a chain of branches mispredicts whenever the tracks take turns irregularly. The last merge of a
-/// multi-track file (store_columns): corpus/symusic's multi-track files +5 % at the ticks level,
-/// mahler.mid +1 %; in the merge tree's other merges, which write rows, it gained nothing.
+/// two sorted runs, neither empty, those of `b` from later tracks than those of `a`. The merge runs
+/// from both ends at once and without a branch on which row comes next, as two independent chains
+/// of loads and comparisons: a chain of branches mispredicts whenever the tracks take turns
+/// irregularly. The last merge of a multi-track file (store_columns): corpus/symusic's multi-track
+/// files +5 % at the ticks level, mahler.mid +1 %; in the merge tree's other merges, which write
+/// rows, it gained nothing.
 template <class Store>
 void merge_from_both_ends(std::span<const note_row> a, std::span<const note_row> b, Store&& store) {
   const note_row* a_first = a.data();
@@ -67,37 +95,36 @@ void merge_from_both_ends(std::span<const note_row> a, std::span<const note_row>
   std::size_t front = 0;
   std::size_t back = a.size() + b.size() - 1;
   while (a_first < a_last && b_first < b_last) {  // two rows or more left in each: the ends take different rows
-    const bool from_b = precedes_across_tracks(*b_first, *a_first);
+    const bool from_b = precedes_earlier_track(*b_first, *a_first);
     store(front++, *(from_b ? b_first : a_first));
     b_first += static_cast<std::ptrdiff_t>(from_b);
     a_first += static_cast<std::ptrdiff_t>(!from_b);
-    const bool from_a = precedes_across_tracks(*b_last, *a_last);
+    const bool from_a = precedes_earlier_track(*b_last, *a_last);
     store(back--, *(from_a ? a_last : b_last));
     a_last -= static_cast<std::ptrdiff_t>(from_a);
     b_last -= static_cast<std::ptrdiff_t>(!from_a);
   }
   while (a_first <= a_last && b_first <= b_last) {
-    store(front++, precedes_across_tracks(*b_first, *a_first) ? *b_first++ : *a_first++);
+    store(front++, precedes_earlier_track(*b_first, *a_first) ? *b_first++ : *a_first++);
   }
   for (; a_first <= a_last; ++a_first) store(front++, *a_first);
   for (; b_first <= b_last; ++b_first) store(front++, *b_first);
 }
 
-/// Whether `b`, the row after `a` in a run sorted by onset, may sort before it: only when struck
-/// together with it at no higher pitch (a tie on the pitch is settled by the full comparison). One
-/// branch, not one on each test: a branch on the onsets alone mispredicts at every chord's edge.
-inline bool may_precede(const note_row& a, tick_t b_onset_tick, std::uint8_t b_pitch) {
-  return (static_cast<std::uint64_t>(a.onset_tick ^ b_onset_tick) | static_cast<std::uint64_t>(b_pitch > a.pitch)) == 0;
-}
+/// Whether a row placed at `b_where` (note_row::where), after the row `a` in a run sorted by onset,
+/// may sort before it: only when struck together with it at no higher pitch (a tie on the pitch is
+/// settled by the full comparison). As onsets do not decrease along the run, one comparison of
+/// the words' onset and pitch bits says it, without a branch on each test.
+inline bool may_precede(const note_row& a, std::uint64_t b_where) { return (b_where >> 17U) <= (a.where >> 17U); }
 
 /// Sorts the chord of rows[i] (the rows around it with its onset, within [begin, end)) in place
 /// and returns its end.
 std::size_t sort_chord(std::span<note_row> rows, std::size_t begin, std::size_t end, std::size_t i) {
-  const tick_t onset = rows[i].onset_tick;
+  const tick_t onset = rows[i].onset_tick();
   std::size_t first = i;
-  while (first > begin && rows[first - 1].onset_tick == onset) --first;
+  while (first > begin && rows[first - 1].onset_tick() == onset) --first;
   std::size_t last = i + 1;
-  while (last < end && rows[last].onset_tick == onset) ++last;
+  while (last < end && rows[last].onset_tick() == onset) ++last;
   std::sort(rows.begin() + static_cast<std::ptrdiff_t>(first), rows.begin() + static_cast<std::ptrdiff_t>(last));
   return last;
 }
@@ -107,8 +134,7 @@ std::size_t sort_chord(std::span<note_row> rows, std::size_t begin, std::size_t 
 /// input (100k notes on one tick) cannot make this quadratic.
 void sort_chords(std::span<note_row> rows) {
   for (std::size_t i = 1; i < rows.size(); ++i) {
-    if (may_precede(rows[i - 1], rows[i].onset_tick, rows[i].pitch) && rows[i] < rows[i - 1])
-      i = sort_chord(rows, 0, rows.size(), i);
+    if (may_precede(rows[i - 1], rows[i].where) && rows[i] < rows[i - 1]) i = sort_chord(rows, 0, rows.size(), i);
   }
 }
 
@@ -133,14 +159,14 @@ struct sorted_rows {
   std::span<note_row> second;
 };
 
-/// Merges the sorted rows a[0, a_size) and b[0, b_size) into out[0, a_size + b_size), front to
-/// back. `a` lies apart from `out`; `b` lies apart too, or at out + a_size: then, once `a` is used
-/// up, the rest of `b` is already in place.
+/// Merges the sorted rows a[0, a_size) and b[0, b_size), those of later tracks, into
+/// out[0, a_size + b_size), front to back. `a` lies apart from `out`; `b` lies apart too, or at
+/// out + a_size: then, once `a` is used up, the rest of `b` is already in place.
 void merge_forward(const note_row* a, std::size_t a_size, const note_row* b, std::size_t b_size, note_row* out) {
   const note_row* const a_end = a + a_size;
   const note_row* const b_end = b + b_size;
   while (a != a_end && b != b_end) {
-    if (*b < *a) {
+    if (precedes_earlier_track(*b, *a)) {
       *out++ = *b++;
     } else {
       *out++ = *a++;
@@ -150,14 +176,15 @@ void merge_forward(const note_row* a, std::size_t a_size, const note_row* b, std
   if (out != b) std::copy(b, b_end, out);
 }
 
-/// Merges the sorted rows out[0, a_size) and b[0, b_size) into out[0, a_size + b_size), back to
-/// front, so that the head of the first run stays in place once `b` is used up. `b` lies apart.
+/// Merges the sorted rows out[0, a_size) and b[0, b_size), those of later tracks, into
+/// out[0, a_size + b_size), back to front, so that the head of the first run stays in place once
+/// `b` is used up. `b` lies apart.
 void merge_backward(note_row* out, std::size_t a_size, const note_row* b, std::size_t b_size) {
   note_row* a_end = out + a_size;
   const note_row* b_end = b + b_size;
   note_row* to = a_end + b_size;
   while (a_end != out && b_end != b) {
-    if (*(b_end - 1) < *(a_end - 1)) {
+    if (precedes_earlier_track(*(b_end - 1), *(a_end - 1))) {
       *--to = *--a_end;
     } else {
       *--to = *--b_end;
@@ -324,13 +351,13 @@ void store_columns(sorted_rows rows, const tempo_map& tempo, bool with_seconds, 
   std::uint16_t* const __restrict track = notes.track.data();
   // Inlined into each of the loops below: as a call, ASAP seconds -11 %.
   const auto store = [&](std::size_t i, const note_row& row) __attribute__((always_inline)) {
-    onset_tick[i] = row.onset_tick;
-    offset_tick[i] = row.offset_tick;
-    pitch[i] = row.pitch;
-    velocity[i] = row.velocity;
-    release_velocity[i] = row.release_velocity;
-    channel[i] = row.channel;
-    track[i] = row.track;
+    onset_tick[i] = row.onset_tick();
+    offset_tick[i] = row.offset_tick();
+    pitch[i] = row.pitch();
+    velocity[i] = row.velocity();
+    release_velocity[i] = row.release_velocity();
+    channel[i] = row.channel();
+    track[i] = row.track();
   };
   if (rows.first.empty() || rows.second.empty()) {  // the common case, notes in one track: a loop of its own
     const std::span<const note_row> only = rows.second.empty() ? rows.first : rows.second;
@@ -371,17 +398,33 @@ void extend_rows_by_sustain(std::span<note_row> rows, std::span<const pedal_span
   std::vector<tick_t> next_onset(key_count, std::numeric_limits<tick_t>::max());
   for (std::size_t i = rows.size(); i-- > 0;) {
     note_row& row = rows[i];
-    const std::size_t key = row.channel * 128U + row.pitch;
-    const auto& spans = held[row.channel];
-    const tick_t released = row.offset_tick;
+    const std::size_t key = row.channel() * 128U + row.pitch();
+    const auto& spans = held[row.channel()];
+    const tick_t released = row.offset_tick();
     auto it = std::upper_bound(spans.begin(), spans.end(), released,
                                [](tick_t t, const std::pair<tick_t, tick_t>& s) { return t < s.first; });
     if (it != spans.begin() && released < std::prev(it)->second) {
-      row.offset_tick = std::max(released, std::min(std::prev(it)->second, next_onset[key]));
+      row.set_offset_tick(std::max(released, std::min(std::prev(it)->second, next_onset[key])));
     }
-    next_onset[key] = row.onset_tick;
+    next_onset[key] = row.onset_tick();
   }
   sort_chords(rows);  // a changed offset can reorder notes that tie on everything before it
+}
+
+/// Throws continuo::error unless note i fits a note_row, as every note read from a file does:
+/// ticks within [0, midi::event::max_tick], pitch and velocities 0-127, channel 0-15.
+void check_packs(const note_columns& notes, std::size_t i) {
+  const auto tick_fits = [](tick_t tick) { return tick >= 0 && tick <= midi::event::max_tick; };
+  if (tick_fits(notes.onset_tick[i]) && tick_fits(notes.offset_tick[i]) &&
+      ((notes.pitch[i] | notes.velocity[i] | notes.release_velocity[i]) & 0x80U) == 0 && notes.channel[i] < 16) {
+    return;
+  }
+  throw error("[performance.note_out_of_range] extend_by_sustain: note " + std::to_string(i) + " (onset tick " +
+              std::to_string(notes.onset_tick[i]) + ", offset tick " + std::to_string(notes.offset_tick[i]) +
+              ", pitch " + std::to_string(notes.pitch[i]) + ", velocity " + std::to_string(notes.velocity[i]) +
+              ", release velocity " + std::to_string(notes.release_velocity[i]) + ", channel " +
+              std::to_string(notes.channel[i]) + ") is out of range: ticks lie in 0 to 2^40 - 1, pitches and " +
+              "velocities in 0-127, channels in 0-15");
 }
 
 /// Builds a performance from the decoder's events, one track at a time.
@@ -393,7 +436,7 @@ class performance_builder {
     rows_.clear();
     // Piano recordings hold about a note per 12 bytes (ASAP: 12.6 on average): reserving that many
     // rows spares the typical file a reallocation, which would hold old and new rows at once. Files
-    // with fewer notes waste at most twice their size, and the reserve stops at 4 Mi rows (96 MiB,
+    // with fewer notes waste at most 1.33 times their size, and the reserve stops at 4 Mi rows (64 MiB,
     // ten 24-hour takes): a huge file of anything but notes does not claim memory in advance.
     rows_.reserve(std::min(input_size / bytes_per_note_estimate, max_reserved_rows));
     head_.fill(no_note);
@@ -407,6 +450,8 @@ class performance_builder {
 
   void begin_track(std::int32_t track) {
     track_ = static_cast<std::uint16_t>(track);
+    track_where_ = note_row::place(0, 0, 0, track_);
+    track_what_ = note_row::kind(track_, 0) | note_row::timing(no_note, 0);
     runs_.push_back(rows_.size());
     for (auto& d : open_pedal_) d.fill(no_pedal);
     ++out_.track_count;
@@ -472,8 +517,8 @@ class performance_builder {
       model_diagnostics_.push_back(
           {diagnostic_id::notes_not_closed, offset, track_,
            std::to_string(still_open) + " note(s) still sounding at the end of the track were closed there (tick " +
-               std::to_string(tick) + "), e.g. pitch " + std::to_string(n.pitch) + " on channel " +
-               std::to_string(n.channel) + " from tick " + std::to_string(n.onset_tick)});
+               std::to_string(tick) + "), e.g. pitch " + std::to_string(n.pitch()) + " on channel " +
+               std::to_string(n.channel()) + " from tick " + std::to_string(n.onset_tick())});
     }
     // A pedal still down at the end of its track is held to the end of the performance, which is
     // known only after the last track: keep it open until finish().
@@ -536,9 +581,11 @@ class performance_builder {
   // Inlined by force: with the chord check GCC calls it instead (corpus/symusic -5 %).
   [[gnu::always_inline]] void note_on(tick_t tick, std::uint8_t ch, std::uint8_t pitch, std::uint8_t velocity) {
     const auto index = static_cast<std::uint32_t>(rows_.size());
-    if (index != 0 && may_precede(rows_.back(), tick, pitch)) [[unlikely]]
+    const std::uint64_t where = note_row::place(tick, pitch, ch, 0) | track_where_;
+    if (index != 0 && may_precede(rows_.back(), where)) [[unlikely]]
       chord_suspects_.push_back(index);
-    rows_.push_back({tick, no_note, pitch, velocity, 0, ch, track_});  // offset_tick: the open-note link
+    // offset_tick: the open-note link
+    rows_.push_back({where, track_what_ | note_row::kind(0, velocity)});
     const auto key = key_of(ch, pitch);
     if (head_[key] == no_note) {
       head_[key] = tail_[key] = index;
@@ -568,7 +615,7 @@ class performance_builder {
     // open (as in pretty_midi) ... unless every open note was struck on this tick: then nothing else
     // could end them, and they are zero-length notes (pretty_midi drops them; docs/model.md).
     bool any_earlier = false;
-    for (std::uint32_t j = i; j != no_note && !any_earlier; j = next_of(j)) any_earlier = rows_[j].onset_tick != tick;
+    for (std::uint32_t j = i; j != no_note && !any_earlier; j = next_of(j)) any_earlier = rows_[j].onset_tick() != tick;
     if (!any_earlier) {
       while (i != no_note) {
         const std::uint32_t next = next_of(i);
@@ -582,7 +629,7 @@ class performance_builder {
     std::uint32_t kept_tail = no_note;
     while (i != no_note) {
       const std::uint32_t next = next_of(i);
-      if (rows_[i].onset_tick != tick) {
+      if (rows_[i].onset_tick() != tick) {
         close(i, tick, release);
       } else {
         if (kept_head == no_note) {
@@ -602,14 +649,11 @@ class performance_builder {
   // While a note is open, its offset_tick holds the index of the next open note of its key (or
   // no_note): the lists cost no memory of their own.
   [[nodiscard]] std::uint32_t next_of(std::uint32_t i) const {
-    return static_cast<std::uint32_t>(rows_[i].offset_tick);
+    return static_cast<std::uint32_t>(rows_[i].offset_tick());
   }
-  void link(std::uint32_t from, std::uint32_t to) { rows_[from].offset_tick = to; }
+  void link(std::uint32_t from, std::uint32_t to) { rows_[from].set_timing(to, 0); }
 
-  void close(std::uint32_t i, tick_t tick, std::uint8_t release) {
-    rows_[i].offset_tick = tick;
-    rows_[i].release_velocity = release;
-  }
+  void close(std::uint32_t i, tick_t tick, std::uint8_t release) { rows_[i].set_timing(tick, release); }
 
   void control(tick_t tick, std::uint8_t ch, std::uint8_t number, std::uint8_t value) {
     if (options_.keep_controls) out_.controls.push_back({tick, ch, number, value, track_});
@@ -638,6 +682,8 @@ class performance_builder {
   const performance_options& options_;
   midi::division division_{};
   std::uint16_t track_ = 0;
+  std::uint64_t track_where_ = 0;  // the bits of a row's where and what that its track sets (note_row)
+  std::uint64_t track_what_ = 0;   // ... and, in what, an open note's link to no note
   std::vector<tempo_change> tempo_changes_;
   std::vector<note_row>& rows_;                // the notes in file order, track after track (the caller's buffer)
   std::vector<std::size_t> runs_;              // first row of each track: each run is sorted by onset
@@ -711,8 +757,9 @@ void extend_by_sustain(performance& perf) {
   const auto& n = perf.notes;
   std::vector<note_row> rows(n.size());
   for (std::size_t i = 0; i < rows.size(); ++i) {
-    rows[i] = {n.onset_tick[i],       n.offset_tick[i], n.pitch[i], n.velocity[i],
-               n.release_velocity[i], n.channel[i],     n.track[i]};
+    check_packs(n, i);
+    rows[i] = note_row::make(n.onset_tick[i], n.offset_tick[i], n.pitch[i], n.velocity[i], n.release_velocity[i],
+                             n.channel[i], n.track[i]);
   }
   extend_rows_by_sustain(rows, perf.pedals);
   store_columns({rows, {}}, perf.tempo, n.has_seconds(), perf.notes);

@@ -8,9 +8,11 @@
 #include "support/test_support.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <set>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -317,6 +319,40 @@ TEST(performance, extends_notes_while_the_sustain_pedal_is_down) {
   auto again = p;
   continuo::extend_by_sustain(again);
   EXPECT_EQ(again, p);  // idempotent
+}
+
+TEST(performance, extend_by_sustain_refuses_notes_no_file_could_hold) {
+  // Notes edited by hand: a negative tick, a tick past midi::event::max_tick, a pitch, a velocity
+  // or a channel out of MIDI's range. Each is named, with what the ranges are, and nothing changes.
+  const bytes body{0x00, 0xB0, 64, 127, 0x00, 0x90, 60, 90, 0x14, 0x80, 60, 0, 0x1E, 0xB0, 64, 0};
+  const auto p = read_body(body);
+  const std::vector<std::pair<std::string, std::function<void(continuo::note_columns&)>>> edits{
+      {"onset tick -1", [](auto& n) { n.onset_tick[0] = -1; }},
+      {"offset tick 1099511627776", [](auto& n) { n.offset_tick[0] = continuo::midi::event::max_tick + 1; }},
+      {"pitch 128", [](auto& n) { n.pitch[0] = 128; }},
+      {"release velocity 200", [](auto& n) { n.release_velocity[0] = 200; }},
+      {"channel 16", [](auto& n) { n.channel[0] = 16; }},
+  };
+  for (const auto& [what, edit] : edits) {
+    SCOPED_TRACE(what);
+    auto edited = p;
+    edit(edited.notes);
+    const auto before = edited;
+    try {
+      continuo::extend_by_sustain(edited);
+      ADD_FAILURE() << "no error";
+    } catch (const continuo::error& e) {
+      const std::string message = e.what();
+      EXPECT_EQ(message.rfind("[performance.note_out_of_range] extend_by_sustain: note 0 (", 0), 0U) << message;
+      EXPECT_NE(message.find(what), std::string::npos) << message;
+    }
+    EXPECT_EQ(edited, before);
+  }
+  auto largest = p;  // the edges of the ranges are fine
+  largest.notes.offset_tick[0] = continuo::midi::event::max_tick;
+  largest.notes.pitch[0] = 127;
+  largest.notes.channel[0] = 15;
+  EXPECT_NO_THROW(continuo::extend_by_sustain(largest));
 }
 
 TEST(performance, reads_in_ticks_only_and_adds_the_notes_seconds_later) {

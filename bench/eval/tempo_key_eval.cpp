@@ -25,6 +25,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <sstream>
@@ -230,6 +231,7 @@ struct window {
 constexpr const char* usage =
     "usage: tempo_key_eval CORPUS [options]   (CORPUS: a folder in ASAP's layout, e.g. ../shared/corpus/asap)\n"
     "  --folds N            cross-validation folds, by piece (default 5)\n"
+    "  --limit N            the first N performances of metadata.csv only (default: all)\n"
     "  --no-cv              fit and test the tempo models on all performances (in-sample)\n"
     "  --event-models FILE  per-fold event models from bench/eval/fit_event_model.py\n"
     "  --dump-events FILE   write every event's features and the annotated beats (for fit_event_model.py), then stop\n"
@@ -246,6 +248,7 @@ int main(int argc, char** argv) {
   if (const auto status = continuo_bench::usage_exit(args, usage)) return *status;
   const fs::path root = args[0];
   int folds = 5;
+  std::size_t limit = std::numeric_limits<std::size_t>::max();
   std::string dump;
   std::string dump_events;        // --dump-events: the events' features and the beats, for fit_event_model.py
   std::string event_models_file;  // --event-models: per-fold event models from fit_event_model.py
@@ -265,6 +268,8 @@ int main(int argc, char** argv) {
       };
       if (a == "--folds")
         folds = continuo_bench::option_value<int>(a, value());
+      else if (a == "--limit")
+        limit = static_cast<std::size_t>(std::max(0, continuo_bench::option_value<int>(a, value())));
       else if (a == "--dump")
         dump = value();
       else if (a == "--no-offsets")
@@ -287,6 +292,7 @@ int main(int argc, char** argv) {
         throw std::invalid_argument("unknown option " + a);
     }
     if (folds < 2) throw std::invalid_argument("--folds must be at least 2");
+    if (limit == 0) throw std::invalid_argument("--limit must be at least 1");
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "tempo_key_eval: %s (tempo_key_eval --help lists the options)\n", e.what());
     return 2;
@@ -309,10 +315,22 @@ int main(int argc, char** argv) {
   };
   const std::size_t c_comp = col("composer"), c_title = col("title"), c_perf = col("midi_performance"),
                     c_ann = col("performance_annotations");
+  if (std::max({c_comp, c_title, c_perf, c_ann}) >= header.size()) {
+    std::fprintf(stderr,
+                 "tempo_key_eval: %s/metadata.csv lacks a column: it needs composer, title, midi_performance and "
+                 "performance_annotations (ASAP's layout)\n",
+                 root.c_str());
+    return 1;
+  }
   std::vector<item> items;
-  for (; std::getline(meta, line);) {
+  for (std::size_t line_number = 2; items.size() < limit && std::getline(meta, line); ++line_number) {
     if (line.empty()) continue;
     const auto f = continuo_bench::split_csv(line);
+    if (f.size() < header.size()) {
+      std::fprintf(stderr, "tempo_key_eval: %s/metadata.csv line %zu has %zu fields where the header has %zu\n",
+                   root.c_str(), line_number, f.size(), header.size());
+      return 1;
+    }
     item it;
     it.composer = f[c_comp];
     it.title = f[c_title];

@@ -179,6 +179,9 @@ class performance_reader {
 
 /// Extends note offsets while the sustain pedal of their channel is down (see
 /// performance_options::sustain), then updates the seconds (if the notes have them). Idempotent.
+/// Throws continuo::error ([performance.note_out_of_range]), changing nothing, on a note that no
+/// file could hold: a tick outside 0 to midi::event::max_tick, a pitch or velocity over 127, a
+/// channel over 15 (notes edited by hand).
 void extend_by_sustain(performance& perf);
 
 /// Gives the notes of a performance read in ticks only (performance_options::note_seconds = false)
