@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <optional>
 #include <stdexcept>
@@ -30,7 +31,15 @@ inline std::optional<int> usage_exit(const std::vector<std::string>& args, const
   return std::nullopt;
 }
 
-/// The value of `option` read from `text` as an int (T = int) or a double (T = double).
+/// The text after the option args[i], moving i to it; throws std::invalid_argument naming the
+/// option when it is the last argument.
+inline const std::string& option_text(const std::vector<std::string>& args, std::size_t& i) {
+  if (i + 1 >= args.size()) throw std::invalid_argument(args[i] + " needs a value");
+  return args[++i];
+}
+
+/// The value of `option` read from `text` as an int (T = int), an unsigned 64-bit integer
+/// (T = std::uint64_t) or a double (T = double).
 template <class T>
 T option_value(const std::string& option, const std::string& text) {
   try {
@@ -38,6 +47,9 @@ T option_value(const std::string& option, const std::string& text) {
     T value{};
     if constexpr (std::is_same_v<T, int>) {
       value = std::stoi(text, &used);
+    } else if constexpr (std::is_same_v<T, std::uint64_t>) {
+      if (text.starts_with("-")) throw std::invalid_argument(text);  // stoull would wrap it around
+      value = std::stoull(text, &used);
     } else {
       value = std::stod(text, &used);
     }

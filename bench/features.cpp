@@ -111,10 +111,7 @@ int run_features(const std::vector<std::string>& args) {
   std::vector<std::string> sources;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const auto& a = args[i];
-    const auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) throw std::runtime_error(a + " needs a value");
-      return args[++i];
-    };
+    const auto value = [&]() -> const std::string& { return option_text(args, i); };
     if (a == "--budget") {
       budget_s = option_value<double>(a, value());
     } else if (a == "--min-repeats") {

@@ -245,10 +245,7 @@ int run(const std::vector<std::string>& args) {
   std::string only;  // tool/level pairs, comma-separated: for profiling one level alone
   for (std::size_t i = 0; i < args.size(); ++i) {
     const auto& a = args[i];
-    const auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) throw std::runtime_error(a + " needs a value");
-      return args[++i];
-    };
+    const auto value = [&]() -> const std::string& { return option_text(args, i); };
     if (a == "--budget") {
       options.budget_s = option_value<double>(a, value());
     } else if (a == "--min-repeats") {
@@ -416,18 +413,16 @@ int generate(const std::vector<std::string>& args) {
   std::uint64_t seed = 20240607;
   std::string takes = "2:384,8:480:off,24:960";
   for (std::size_t i = 0; i < args.size(); ++i) {
-    const auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) throw std::runtime_error(args[i] + " needs a value");
-      return args[++i];
-    };
-    if (args[i] == "--out") {
+    const auto& a = args[i];
+    const auto value = [&]() -> const std::string& { return option_text(args, i); };
+    if (a == "--out") {
       out_dir = value();
-    } else if (args[i] == "--seed") {
-      seed = std::stoull(value());
-    } else if (args[i] == "--takes") {
+    } else if (a == "--seed") {
+      seed = option_value<std::uint64_t>(a, value());
+    } else if (a == "--takes") {
       takes = value();
     } else {
-      throw std::runtime_error("generate: unknown argument " + args[i]);
+      throw std::runtime_error("generate: unknown argument " + a);
     }
   }
   if (out_dir.empty()) throw std::runtime_error("generate: --out DIR is required");

@@ -58,10 +58,8 @@ int main(int argc, char** argv) {
   try {
     for (std::size_t i = 1; i < args.size(); ++i) {
       const std::string& a = args[i];
-      if (i + 1 >= args.size() || (a != "--repeat" && a != "--fan-out")) {
-        throw std::invalid_argument(a == "--repeat" || a == "--fan-out" ? a + " needs a value" : "unknown option " + a);
-      }
-      const int value = std::max(1, continuo_bench::option_value<int>(a, args[++i]));
+      if (a != "--repeat" && a != "--fan-out") throw std::invalid_argument("unknown option " + a);
+      const int value = std::max(1, continuo_bench::option_value<int>(a, continuo_bench::option_text(args, i)));
       if (a == "--repeat") {
         repeat = value;
       } else {

@@ -262,10 +262,7 @@ int main(int argc, char** argv) {
   try {
     for (std::size_t i = 1; i < args.size(); ++i) {
       const std::string& a = args[i];
-      const auto value = [&]() -> const std::string& {
-        if (i + 1 >= args.size()) throw std::invalid_argument(a + " needs a value");
-        return args[++i];
-      };
+      const auto value = [&]() -> const std::string& { return continuo_bench::option_text(args, i); };
       if (a == "--folds")
         folds = continuo_bench::option_value<int>(a, value());
       else if (a == "--limit")
