@@ -121,6 +121,56 @@ inline vlq_result read_vlq(const std::uint8_t*& p, const std::uint8_t* end, std:
 bool check_meta(std::uint8_t type, std::span<const std::uint8_t> data, std::uint64_t offset, std::int32_t track,
                 reporter& report, bool& keep_going);
 
+/// What the fast path of decode_track carries from one event to the next.
+struct channel_run {
+  const std::uint8_t* p;  ///< The next event's first byte.
+  tick_t tick;            ///< The last event's tick.
+  std::uint8_t running;   ///< The running status.
+  std::uint64_t budget;   ///< How many more events the limits allow.
+};
+
+/// The fast path of decode_track. Most events are a delta of one or two bytes and a channel
+/// message, with or without its status byte: this loop takes those, and leaves anything else
+/// (longer deltas, meta and sysex events, damage, limits, the last 4 bytes of the track, from
+/// `fast_stop` on) to the full decoder, which takes it one event at a time.
+///
+/// It is a function of its own, never inlined, so that its few values stay in registers. Inlined
+/// into decode_track, beside the slow path's many values, GCC kept the tick, the running status,
+/// the budget and the handler in memory and reloaded them at every event; out of line, every level
+/// reads 6-9 % faster (bench/README.md).
+template <class Handler>
+[[gnu::noinline]] void decode_channel_run(channel_run& run, const std::uint8_t* const fast_stop, const tick_t max_tick,
+                                          Handler& handler) {
+  const std::uint8_t* p = run.p;
+  tick_t tick = run.tick;
+  std::uint8_t running = run.running;
+  std::uint64_t budget = run.budget;
+  while (p < fast_stop && budget != 0) {
+    std::uint32_t delta = p[0];
+    const std::uint8_t* message = p + 1;
+    if (delta >= 0x80) {
+      if (p[1] >= 0x80) break;
+      delta = ((delta & 0x7FU) << 7U) | p[1];
+      ++message;
+    }
+    const std::uint8_t first = message[0];
+    const auto has_status = static_cast<std::uint8_t>(first >> 7U);
+    const std::uint8_t status = has_status != 0 ? first : running;
+    if (status < 0x80 || status >= 0xF0) break;
+    const std::uint8_t* const data = message + has_status;
+    const bool one_byte = (status & 0xE0U) == 0xC0;
+    const std::uint8_t data1 = data[0];
+    const std::uint8_t data2 = one_byte ? 0 : data[1];
+    if (((data1 | data2) & 0x80U) != 0 || tick + delta > max_tick) break;
+    tick += delta;
+    running = status;
+    p = data + (one_byte ? 1 : 2);
+    --budget;
+    handler.channel(tick, status, data1, data2);
+  }
+  run = {p, tick, running, budget};
+}
+
 /// Walks one track chunk [begin, end) of `in`. Returns false when reading must stop altogether
 /// (strict violation or a global limit).
 template <class Handler>
@@ -165,39 +215,16 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
     return false;
   };
 
-  // Most events are a delta of one or two bytes and a channel message, with or without its status
-  // byte. The inner loop takes those with few live values (so they stay in registers) and hands
-  // anything else (longer deltas, meta and sysex events, damage, limits, the last 4 bytes) to the
-  // full decoder below, one event at a time.
   const std::uint8_t* const fast_stop = stop - std::min<std::ptrdiff_t>(stop - p, 4);
   while (p < stop) {
     {
-      std::uint64_t budget = max_events - std::min(max_events, events.value);
-      const std::uint64_t budget_before = budget;
-      while (p < fast_stop && budget != 0) {
-        std::uint32_t delta = p[0];
-        const std::uint8_t* message = p + 1;
-        if (delta >= 0x80) {
-          if (p[1] >= 0x80) break;
-          delta = ((delta & 0x7FU) << 7U) | p[1];
-          ++message;
-        }
-        const std::uint8_t first = message[0];
-        const auto has_status = static_cast<std::uint8_t>(first >> 7U);
-        const std::uint8_t status = has_status != 0 ? first : running;
-        if (status < 0x80 || status >= 0xF0) break;
-        const std::uint8_t* const data = message + has_status;
-        const bool one_byte = (status & 0xE0U) == 0xC0;
-        const std::uint8_t data1 = data[0];
-        const std::uint8_t data2 = one_byte ? 0 : data[1];
-        if (((data1 | data2) & 0x80U) != 0 || tick + delta > max_tick) break;
-        tick += delta;
-        running = status;
-        p = data + (one_byte ? 1 : 2);
-        --budget;
-        handler.channel(tick, status, data1, data2);
-      }
-      events.value += budget_before - budget;
+      channel_run run{p, tick, running, max_events - std::min(max_events, events.value)};
+      const std::uint64_t budget_before = run.budget;
+      decode_channel_run(run, fast_stop, max_tick, handler);
+      p = run.p;
+      tick = run.tick;
+      running = run.running;
+      events.value += budget_before - run.budget;
       if (p >= stop) break;
     }
     const std::uint8_t* const event_start = p;
