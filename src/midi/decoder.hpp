@@ -197,21 +197,22 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
   std::uint8_t cancelled = 0;  // the status a meta/sysex event cancelled, for tolerant reading
   bool cancelled_reported = false;
   bool keep_going = true;
+  std::uint64_t handed = 0;  // the handler's calls for events, which end_track is told
   handler.begin_track(track);
 
   // The loop's state (tick, p) goes to these two by value: lambdas holding references to it would
   // keep it in memory rather than in registers for the whole loop.
   // Ends the track early (lenient) or the whole read (strict); returns whether reading goes on.
-  const auto damaged = [&report, &handler, at, track](diagnostic_id id, const std::uint8_t* where,
-                                                      std::string&& message, tick_t last_tick,
-                                                      const std::uint8_t* end_at) {
+  const auto damaged = [&report, &handler, &handed, at, track](diagnostic_id id, const std::uint8_t* where,
+                                                               std::string&& message, tick_t last_tick,
+                                                               const std::uint8_t* end_at) {
     const bool go_on = report.violation(id, at(where), track, std::move(message));
-    handler.end_track(last_tick, at(end_at));
+    handler.end_track(last_tick, at(end_at), handed);
     return go_on;
   };
   // Ends the track and the whole read after a strict violation.
-  const auto abort_read = [&handler, at](tick_t last_tick, const std::uint8_t* end_at) {
-    handler.end_track(last_tick, at(end_at));
+  const auto abort_read = [&handler, &handed, at](tick_t last_tick, const std::uint8_t* end_at) {
+    handler.end_track(last_tick, at(end_at), handed);
     return false;
   };
 
@@ -225,6 +226,7 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
       tick = run.tick;
       running = run.running;
       events.value += budget_before - run.budget;
+      handed += budget_before - run.budget;
       if (p >= stop) break;
     }
     const std::uint8_t* const event_start = p;
@@ -247,7 +249,7 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
       report.limit(diagnostic_id::tick_limit, at(event_start), track,
                    "tick " + std::to_string(tick) + " is past max_tick " + std::to_string(max_tick) +
                        "; track cut here");
-      handler.end_track(tick - delta, at(event_start));
+      handler.end_track(tick - delta, at(event_start), handed);
       return !report.strict();
     }
     if (p == stop) {
@@ -256,7 +258,7 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
     if (++events.value > max_events) {
       report.limit(diagnostic_id::event_limit, at(event_start), track,
                    "more than " + std::to_string(max_events) + " events; reading stopped here");
-      handler.end_track(tick, at(p));
+      handler.end_track(tick, at(p), handed);
       return false;
     }
 
@@ -292,6 +294,7 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
         if (running != 0) cancelled = running;
         running = 0;
         if (status != 0xFF) {
+          ++handed;
           handler.sysex(tick, status, data);
           continue;
         }
@@ -299,6 +302,7 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
           if (!keep_going) return abort_read(tick, p);
           continue;
         }
+        ++handed;
         handler.meta(tick, type, data);
         if (type == meta::end_of_track) {
           events_end = at(p);
@@ -306,7 +310,7 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
             keep_going = report.violation(diagnostic_id::data_after_end_of_track, at(p), track,
                                           std::to_string(stop - p) + " bytes after the end-of-track event ignored");
           }
-          handler.end_track(tick, at(p));
+          handler.end_track(tick, at(p), handed);
           return keep_going;
         }
         continue;
@@ -362,17 +366,19 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
       continue;
     }
     p += size;
+    ++handed;
     handler.channel(tick, status, data1, data2);
   }
   keep_going = report.violation(diagnostic_id::missing_end_of_track, at(stop), track,
                                 "track chunk ends without an end-of-track event");
-  handler.end_track(tick, at(p));
+  handler.end_track(tick, at(p), handed);
   return keep_going;
 }
 
 /// Walks a whole file: header, then every chunk. The handler sees
 /// `header(const header&)`, then per track `begin_track`, `channel`/`meta`/`sysex` calls and
-/// `end_track(tick_t last_tick, std::uint64_t byte_offset)`.
+/// `end_track(tick_t last_tick, std::uint64_t byte_offset, std::uint64_t events)`, where `events`
+/// counts the calls the track made (the events dropped as damaged are not among them).
 template <class Handler>
 read_status decode(std::span<const std::uint8_t> in, const read_options& options, std::vector<diagnostic>& out,
                    Handler& handler) {

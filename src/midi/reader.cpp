@@ -203,7 +203,7 @@ class event_list_builder {
   void sysex(tick_t tick, std::uint8_t status, std::span<const std::uint8_t> data) {
     out_.append({tick, status}, data);
   }
-  void end_track(tick_t /*tick*/, std::uint64_t /*offset*/) {
+  void end_track(tick_t /*tick*/, std::uint64_t /*offset*/, std::uint64_t /*events*/) {
     out_.tracks.back().count = out_.events.size() - out_.tracks.back().first;
   }
 
