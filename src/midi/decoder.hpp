@@ -212,7 +212,8 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
   handler.begin_track(track);
 
   // The loop's state (tick, p) goes to these two by value: lambdas holding references to it would
-  // keep it in memory rather than in registers for the whole loop.
+  // keep it in memory rather than in registers for the whole loop. `handed` changes once a run of
+  // the fast path, not once an event, and goes by reference.
   // Ends the track early (lenient) or the whole read (strict); returns whether reading goes on.
   const auto damaged = [&report, &handler, &handed, at, track](diagnostic_id id, const std::uint8_t* where,
                                                                std::string&& message, tick_t last_tick,

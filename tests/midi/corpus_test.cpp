@@ -82,7 +82,8 @@ struct graded_read {
 
 /// Reads `bytes` in one mode with read_smf and read_performance and checks that they grade it alike
 /// (same status and diagnostics, but for read_performance's model-level ones, which come last and can
-/// only turn ok into repaired), that the grading is consistent, and that reading is quick.
+/// only turn ok into repaired; the same counts of events and tracks), that the grading is consistent,
+/// and that reading is quick.
 graded_read read_graded(std::span<const std::uint8_t> bytes, bool strict) {
   const char* mode = strict ? "strict" : "lenient";
   const auto start = std::chrono::steady_clock::now();
@@ -105,6 +106,9 @@ graded_read read_graded(std::span<const std::uint8_t> bytes, bool strict) {
                                                                                         : file.status;
   EXPECT_EQ(perf.status, expected_perf_status)
       << mode << ": read_smf says " << name(file.status) << ", read_performance " << name(perf.status);
+  // The decoder counts the events it hands over, the same for both readers (damaged ones dropped).
+  EXPECT_EQ(perf.event_count, file.events.size()) << mode << ": read_performance counts other events";
+  EXPECT_EQ(perf.track_count, file.tracks.size()) << mode << ": read_performance counts other tracks";
 
   EXPECT_EQ(file.status == read_status::ok, file.diagnostics.empty())
       << mode << ": status " << name(file.status) << " with" << describe(file.diagnostics);
