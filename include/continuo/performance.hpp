@@ -120,7 +120,9 @@ struct pitch_bend {
 struct performance {
   std::uint16_t format = 1;
   std::uint16_t track_count = 0;  ///< Track chunks read.
-  std::uint64_t event_count = 0;  ///< Events read over all tracks, end-of-track included.
+  /// Events read over all tracks, end-of-track included: as many as midi::read_smf keeps (events
+  /// dropped as damaged are not counted).
+  std::uint64_t event_count = 0;
   continuo::tempo_map tempo;
   std::vector<time_signature> time_signatures;
   std::vector<key_signature> key_signatures;
