@@ -589,7 +589,7 @@ class performance_builder {
     const std::uint64_t where = note_row::place(tick, pitch, ch, 0) | track_where_;
     if (index != 0 && may_precede(rows_.back(), where)) [[unlikely]]
       chord_suspects_.push_back(index);
-    // offset_tick: the open-note link
+    // track_what_ holds the track's bits and, as the offset tick, the open-note link (no note yet).
     rows_.push_back({where, track_what_ | note_row::kind(0, velocity)});
     const auto key = key_of(ch, pitch);
     if (head_[key] == no_note) {
@@ -692,18 +692,16 @@ class performance_builder {
   // doubling, their vector was copied over and over (7 % of reading that take at the seconds level).
   // Past the first 16,384 the count is extrapolated from the notes read so far (as many control
   // changes per note as until now, for the notes the rows were reserved for) with an eighth to
-  // spare, capped at what the file's bytes could hold; growth by half is the floor. Out of line:
-  // it runs a few times a read.
+  // spare, capped at what the file's bytes could hold; growth by half is the floor. Before that,
+  // or with too few notes to go by, push_back doubles as usual. Out of line: it runs a few times a
+  // read.
   [[gnu::noinline]] void grow_controls() {
     auto& controls = out_.controls;
     const std::size_t size = controls.size();
-    std::size_t capacity = std::max<std::size_t>(2 * size, 16);
-    if (size >= extrapolate_controls_from && rows_.size() >= extrapolate_controls_from / 16) {
-      const double per_note = static_cast<double>(size) / static_cast<double>(rows_.size());
-      const auto expected = static_cast<std::size_t>(1.125 * per_note * static_cast<double>(expected_notes_));
-      capacity = std::max(size + size / 2, std::min(expected, input_size_ / min_control_bytes));
-    }
-    controls.reserve(capacity);
+    if (size < extrapolate_controls_from || rows_.size() < extrapolate_controls_from / 16) return;
+    const double per_note = static_cast<double>(size) / static_cast<double>(rows_.size());
+    const auto expected = static_cast<std::size_t>(1.125 * per_note * static_cast<double>(expected_notes_));
+    controls.reserve(std::max(size + size / 2, std::min(expected, input_size_ / min_control_bytes)));
   }
 
   static constexpr std::size_t extrapolate_controls_from = 16384;
