@@ -4,9 +4,10 @@
 #
 # Usage: tests/fuzz/smoke.sh BUILD_DIR
 #
-# Seeds: every file of tests/fuzz/regressions/ (replayed first, one by one), plus, when
-# CONTINUO_CORPUS names the shared corpus, a fixed sample of its small files (drywetmidi Valid and
-# Invalid, jazz-soft, symusic), copied into a temporary folder: nothing is written to the repo.
+# Seeds: every file of tests/fuzz/regressions/ (replayed first, one by one, through every target),
+# plus, when CONTINUO_CORPUS names the shared corpus, a fixed sample of its small files (drywetmidi
+# Valid and Invalid, jazz-soft, symusic), copied into a temporary folder: nothing is written to the
+# repo. The index target (fuzz_index_bytes) starts from the indexes it writes itself instead.
 # Environment: FUZZ_SECONDS per target (20), FUZZ_SAMPLE files per corpus folder (60),
 # FUZZ_TIMEOUT seconds per input (20: one input takes well under 0.2 s, but shared CI machines
 # stall), CONTINUO_REQUIRE_CORPUS=1 to fail when the corpus is missing (CI).
@@ -24,7 +25,7 @@ sample=${FUZZ_SAMPLE:-60}
 max_len=16384  # longer seeds are cut there: short inputs run many times faster
 seed_kb=64
 timeout_s=${FUZZ_TIMEOUT:-20}
-targets=(read_strict read_lenient round_trip)
+targets=(read_strict read_lenient round_trip index_bytes)
 
 fuzzers=()
 for t in "${targets[@]}"; do
@@ -98,7 +99,9 @@ else
   echo "fuzz: CONTINUO_CORPUS is not set: seeding from tests/fuzz/regressions only" \
        "(set CONTINUO_CORPUS=../shared/corpus for a better start)"
 fi
-echo "fuzz: $(find "$work/seeds" -type f | wc -l) seed files; ${seconds}s per target"
+CONTINUO_INDEX_SEEDS=$work/index-seeds "$build/bin/fuzz_index_bytes" > /dev/null
+echo "fuzz: $(find "$work/seeds" -type f | wc -l) seed files, $(find "$work/index-seeds" -type f | wc -l) seed" \
+     "indexes; ${seconds}s per target"
 
 # 3. Fuzz each target for a fixed time; new inputs go to a scratch corpus, seeds stay as they are.
 summary=()
@@ -106,10 +109,16 @@ for i in "${!targets[@]}"; do
   name=${targets[$i]}
   log=$work/$name.log
   mkdir -p "$work/corpus-$name"
+  seeds=$work/seeds
+  dict=(-dict="$here/smf.dict")
+  if [ "$name" = index_bytes ]; then
+    seeds=$work/index-seeds
+    dict=()
+  fi
   status=ok
   if ! timeout $((seconds + 300)) "${fuzzers[$i]}" -max_total_time="$seconds" -timeout="$timeout_s" -rss_limit_mb=2048 \
-      -max_len=$max_len -dict="$here/smf.dict" -print_final_stats=1 -artifact_prefix="$artifacts/$name-" \
-      "$work/corpus-$name" "$work/seeds" > "$log" 2>&1; then
+      -max_len=$max_len "${dict[@]}" -print_final_stats=1 -artifact_prefix="$artifacts/$name-" \
+      "$work/corpus-$name" "$seeds" > "$log" 2>&1; then
     status=FAIL
     failed=1
     echo "fuzz: FAIL $name; the end of its log:" >&2
