@@ -14,6 +14,7 @@
 #include <continuo/diagnostic.hpp>
 #include <continuo/index.hpp>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cmath>
@@ -71,7 +72,7 @@ void check_index(const continuo::vector_index& index, std::span<const std::uint8
   }
 }
 
-void read(std::span<const std::uint8_t> bytes) {
+void read_index(std::span<const std::uint8_t> bytes) {
   try {
     const auto index = continuo::vector_index::from_bytes(bytes);
     check_index(index, bytes);
@@ -121,12 +122,12 @@ extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::span<const std::uint8_t> bytes(data, size);
-  read(bytes);
+  read_index(bytes);
   if (size >= 8) {
     std::vector<std::uint8_t> fixed(bytes.begin(), bytes.end());
     const std::uint64_t sum = documented_checksum(bytes.first(size - 8));
     for (std::size_t b = 0; b < 8; ++b) fixed[size - 8 + b] = static_cast<std::uint8_t>(sum >> (8 * b));
-    read(fixed);
+    read_index(fixed);
   }
   return 0;
 }
