@@ -1,6 +1,7 @@
 #include <continuo/features/key.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace continuo {
@@ -103,6 +104,18 @@ std::string_view name(key_profile profile) noexcept {
     case key_profile::ensemble: return "ensemble";
   }
   return "unknown";
+}
+
+std::string_view key_name(int sharps, bool minor) noexcept {
+  // By signature, from 6 flats to 5 sharps.
+  static constexpr std::array<std::string_view, 12> major = {"Gb major", "Db major", "Ab major", "Eb major",
+                                                             "Bb major", "F major",  "C major",  "G major",
+                                                             "D major",  "A major",  "E major",  "B major"};
+  static constexpr std::array<std::string_view, 12> relative_minor = {"Eb minor", "Bb minor", "F minor",  "C minor",
+                                                                      "G minor",  "D minor",  "A minor",  "E minor",
+                                                                      "B minor",  "F# minor", "C# minor", "G# minor"};
+  const auto index = static_cast<std::size_t>(((sharps % 12) + 18) % 12);  // −6 → 0, 0 → 6, +5 → 11, +6 → 0
+  return minor ? relative_minor[index] : major[index];
 }
 
 pitch_class_histogram pitch_class_weights(const note_columns& notes, std::size_t first, std::size_t last,

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
+#include <string>
 #include <vector>
 
 namespace {
@@ -145,6 +147,31 @@ TEST(key, signature_arithmetic) {
   static_assert(continuo::same_signature(7, -5));
   static_assert(continuo::same_signature(6, -6));
   static_assert(!continuo::same_signature(1, -1));
+}
+
+TEST(key, names_follow_the_signature_and_the_mode) {
+  EXPECT_EQ(continuo::key_name(0, false), "C major");
+  EXPECT_EQ(continuo::key_name(0, true), "A minor");
+  EXPECT_EQ(continuo::key_name(-3, false), "Eb major");
+  EXPECT_EQ(continuo::key_name(-3, true), "C minor");
+  EXPECT_EQ(continuo::key_name(3, true), "F# minor");
+  EXPECT_EQ(continuo::key_name(5, false), "B major");
+  EXPECT_EQ(continuo::key_name(-6, true), "Eb minor");
+  // Enharmonic signatures share a name, however far out of -6..+5 they lie.
+  EXPECT_EQ(continuo::key_name(6, false), "Gb major");
+  EXPECT_EQ(continuo::key_name(7, true), "Bb minor");
+  EXPECT_EQ(continuo::key_name(-7, false), "B major");
+  EXPECT_EQ(continuo::key_name(19, false), "Db major");
+  EXPECT_EQ(continuo::key_name(std::numeric_limits<int>::min(), false),
+            continuo::key_name(std::numeric_limits<int>::min() % 12, false));
+  // The name's tonic is the estimate's: every key of the cadences above is named by its own tonic.
+  static constexpr const char* tonic_names[] = {"C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B"};
+  for (int tonic = 0; tonic < 12; ++tonic) {
+    const auto k = continuo::estimate_key(cadence_in_major(60 + tonic));
+    EXPECT_EQ(continuo::key_name(k.sharps, k.minor), std::string(tonic_names[tonic]) + " major");
+  }
+  const auto a = continuo::estimate_key(cadence_in_harmonic_minor(57));
+  EXPECT_EQ(continuo::key_name(a.sharps, a.minor), "A minor");
 }
 
 }  // namespace

@@ -77,8 +77,9 @@ constexpr std::string_view sessions_help =
     R"(Usage: continuo sessions FILE [--attempt-gap S] [--restart-gap S] [--session-gap S] [--json]
 
 Splits a recording into practice sessions and attempts (stretches of continuous playing) and
-measures each attempt: notes, notes per second, velocity, pedal use (docs/sessions.md and
-docs/features.md).
+measures each attempt: notes, notes per second, mean velocity, time with the sustain pedal down,
+and the tempo and key estimated from the notes alone (docs/sessions.md, docs/features.md and
+docs/tempo_key.md; "-" where an attempt has too few notes for a tempo).
 
   --attempt-gap S   silence, in seconds, with no key down and the pedal up, that ends an
                     attempt (default 3)
@@ -376,11 +377,13 @@ int sessions(arguments args) {
     for (std::uint32_t i = s.first_attempt; i < s.first_attempt + s.attempt_count; ++i) {
       const auto& a = split.attempts[i];
       const auto f = continuo::compute_features(perf, a);
+      char tempo[16] = "  - bpm";
+      if (f.beat_period_s > 0) std::snprintf(tempo, sizeof tempo, "%3.0f bpm", 60 / f.beat_period_s);
       char line[160];
-      std::snprintf(line, sizeof line, "  %s  %6.1f s  %5llu notes  %5.1f notes/s  velocity %3.0f  pedal %3.0f%%\n",
+      std::snprintf(line, sizeof line, "  %s  %6.1f s  %5llu notes  %5.1f notes/s  velocity %3.0f  pedal %3.0f%%  %s  ",
                     clock(a.start_s()).c_str(), a.duration_s(), static_cast<unsigned long long>(a.note_count),
-                    f.notes_per_second, f.velocity_mean, 100 * f.sustain_fraction);
-      std::cout << line;
+                    f.notes_per_second, f.velocity_mean, 100 * f.sustain_fraction, tempo);
+      std::cout << line << continuo::key_name(static_cast<int>(f.key_sharps), f.key_minor != 0) << '\n';
     }
   }
   for (const auto& d : split.diagnostics) std::cout << "  [" << continuo::name(d.id) << "] " << d.message << '\n';

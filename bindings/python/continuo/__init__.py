@@ -38,6 +38,7 @@ from ._practice import (
     estimate_key,
     estimate_tempo,
     features,
+    key_name,
     sessions,
 )
 from ._performance import (
@@ -98,6 +99,7 @@ __all__ = [
     "estimate_tempo",
     "features",
     "from_notes",
+    "key_name",
     "passages",
     "read",
     "sessions",

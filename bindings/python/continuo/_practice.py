@@ -136,9 +136,6 @@ KeyProfile = Literal[
     "sapp",
 ]
 
-_MAJOR_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
-_MINOR_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
-
 
 @dataclass(frozen=True)
 class Tempo:
@@ -167,9 +164,18 @@ class Key:
     @property
     def name(self) -> str:
         """The best key, e.g. ``"Eb major"`` or ``"F# minor"``."""
-        if self.minor:
-            return f"{_MINOR_NAMES[self.tonic_pc]} minor"
-        return f"{_MAJOR_NAMES[self.tonic_pc]} major"
+        return key_name(self.sharps, self.minor)
+
+
+def key_name(sharps: int, minor: bool = False) -> str:
+    """Returns the name of the major key with ``sharps`` (flats if negative), or of its relative minor:
+    what the ``key_sharps`` and ``key_minor`` features of :func:`features` stand for. Signatures are
+    taken enharmonically (+6 is Gb major, as -6 is).
+
+    >>> continuo.key_name(-3), continuo.key_name(3, minor=True)
+    ('Eb major', 'F# minor')
+    """
+    return _core.key_name(int(sharps), bool(minor))
 
 
 def _note_range(perf: Performance, start_s: Optional[float], end_s: Optional[float]) -> tuple[int, int]:

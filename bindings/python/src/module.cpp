@@ -795,6 +795,9 @@ void register_practice(py::module_& m) {
   m.def("estimate_tempo", &estimate_tempo_py, py::arg("performance"), py::arg("first_note"), py::arg("last_note"));
   m.def("estimate_key", &estimate_key_py, py::arg("performance"), py::arg("first_note"), py::arg("last_note"),
         py::arg("profile"));
+  m.def(
+      "key_name", [](int sharps, bool minor) { return std::string(key_name(sharps, minor)); }, py::arg("sharps"),
+      py::arg("minor"));
   m.def("feature_names", [] {
     py::list names;
     for (const auto name : feature_names()) names.append(std::string(name));
