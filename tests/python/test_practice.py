@@ -116,6 +116,13 @@ def test_estimate_tempo_finds_a_metronome_in_any_window() -> None:
     assert continuo.estimate_tempo(perf, 10.0, 20.0).bpm == pytest.approx(120.0, rel=1e-3)
     empty = continuo.estimate_tempo(perf, 100.0, 200.0)
     assert empty.bpm == 0 and empty.confidence == 0
+    assert continuo.estimate_tempo(perf, 20.0, 10.0).bpm == 0  # an empty window, not an error
+    assert continuo.estimate_tempo(perf, -np.inf, np.inf) == whole
+    for estimate in (continuo.estimate_tempo, continuo.estimate_key):
+        with pytest.raises(ValueError, match="start_s must be a number of seconds or None"):
+            estimate(perf, float("nan"), 10.0)
+        with pytest.raises(ValueError, match="end_s must be a number of seconds or None"):
+            estimate(perf, 0.0, float("nan"))
 
 
 def test_estimate_key_names_the_signature_and_takes_a_profile() -> None:
@@ -125,5 +132,7 @@ def test_estimate_key_names_the_signature_and_takes_a_profile() -> None:
     assert continuo.estimate_key(perf, 0.0, 5.0, profile="krumhansl_kessler").note_count == 10 + 2 * 3
     up_a_fifth = continuo.from_notes({**perf.notes, "pitch": perf.notes["pitch"] + 7})
     assert continuo.estimate_key(up_a_fifth).sharps == 1
+    assert [continuo.key_name(s) for s in (-6, 6, 5 + 12 * 10**30)] == ["Gb major", "Gb major", "B major"]
+    assert continuo.key_name(np.float64(3.0), minor=np.float64(1.0)) == "F# minor"  # as the features columns hold them
     with pytest.raises(ValueError, match="unknown key profile 'shepard'"):
         continuo.estimate_key(perf, profile="shepard")  # type: ignore[arg-type]

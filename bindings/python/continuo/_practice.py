@@ -167,19 +167,22 @@ class Key:
         return key_name(self.sharps, self.minor)
 
 
-def key_name(sharps: int, minor: bool = False) -> str:
+def key_name(sharps: float, minor: float = False) -> str:
     """Returns the name of the major key with ``sharps`` (flats if negative), or of its relative minor:
-    what the ``key_sharps`` and ``key_minor`` features of :func:`features` stand for. Signatures are
-    taken enharmonically (+6 is Gb major, as -6 is).
+    what the ``key_sharps`` and ``key_minor`` features of :func:`features` stand for (they are floats
+    there, and are taken as they are). Signatures are taken enharmonically (+6 is Gb major, as -6 is).
 
     >>> continuo.key_name(-3), continuo.key_name(3, minor=True)
     ('Eb major', 'F# minor')
     """
-    return _core.key_name(int(sharps), bool(minor))
+    return _core.key_name(int(sharps) % 12, bool(minor))  # names repeat every 12 fifths; any int fits
 
 
 def _note_range(perf: Performance, start_s: Optional[float], end_s: Optional[float]) -> tuple[int, int]:
     """Returns the notes with onsets in [start_s, end_s) as indices [first, last)."""
+    for name, bound in (("start_s", start_s), ("end_s", end_s)):
+        if bound is not None and np.isnan(bound):
+            raise ValueError(f"{name} must be a number of seconds or None (for the start or the end), not nan")
     onset = perf.notes["onset_s"]
     first = 0 if start_s is None else int(np.searchsorted(onset, start_s, side="left"))
     last = len(onset) if end_s is None else int(np.searchsorted(onset, end_s, side="left"))
