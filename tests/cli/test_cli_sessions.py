@@ -3,6 +3,8 @@ as JSON; the thresholds re-split the same take."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import pathlib
 from typing import Any
@@ -87,6 +89,19 @@ def test_json_has_each_session_and_attempt_with_its_features(continuo_bin: pathl
     assert sessions[0]["playing_s"] == pytest.approx(sum(a["end_s"] - a["start_s"] for a in attempts[:2]), abs=0.01)
 
 
+def test_csv_has_a_line_per_attempt_with_the_json_features(continuo_bin: pathlib.Path, take: pathlib.Path) -> None:
+    r = run(continuo_bin, "sessions", take, "--csv")
+    assert r.returncode == 0, r.describe()
+    header, *lines = list(csv.reader(io.StringIO(r.stdout)))
+    assert header == ["session", "start_s", "end_s", "first_note", *continuo.FEATURE_NAMES]
+    attempts = [(k, a) for k, s in enumerate(sessions_json(continuo_bin, take)["sessions"]) for a in s["attempts"]]
+    assert len(lines) == len(attempts) == 3
+    for line, (session, a) in zip(lines, attempts):
+        assert [int(line[0]), int(line[3])] == [session, a["first_note"]]
+        assert [float(v) for v in line[1:3]] == pytest.approx([a["start_s"], a["end_s"]], rel=1e-12)
+        assert [float(v) for v in line[4:]] == pytest.approx(list(a["features"].values()), rel=1e-12, abs=1e-12)
+
+
 def test_the_table_shows_tempo_and_key_per_attempt(continuo_bin: pathlib.Path, take: pathlib.Path) -> None:
     r = run(continuo_bin, "sessions", take)
     assert r.returncode == 0, r.describe()
@@ -126,5 +141,6 @@ def test_a_file_without_notes_has_no_sessions(continuo_bin: pathlib.Path, tmp_pa
     nothing = np.zeros(0)
     continuo.from_notes({"onset_s": nothing, "offset_s": nothing, "pitch": nothing.astype(np.uint8)}).write(empty)
     assert sessions_json(continuo_bin, empty)["sessions"] == []
+    assert run(continuo_bin, "sessions", empty, "--csv").stdout.count("\n") == 1  # the header alone
     r = run(continuo_bin, "sessions", empty)
     assert r.returncode == 0 and r.stdout.strip() == f"{empty}: 0 session(s), 0 attempt(s)"

@@ -13,7 +13,7 @@ COMMAND_OPTIONS = {
     "inspect": ["FILE", "--strict", "--json"],
     "notes": ["FILE", "--csv", "--pairing", "fifo", "lifo", "close_all", "--sustain", "--strict"],
     "convert": ["IN", "OUT", "--ppq", "--format", "--pairing"],
-    "sessions": ["FILE", "--attempt-gap", "--restart-gap", "--session-gap", "--json"],
+    "sessions": ["FILE", "--attempt-gap", "--restart-gap", "--session-gap", "--json", "--csv"],
     "identify": ["FILE", "--piece", "NAME=", "--attempt-gap", "--restart-gap", "--json"],
 }
 
@@ -73,6 +73,7 @@ def valid_file(tmp_path: pathlib.Path) -> pathlib.Path:
         (["convert", "{file}", "{out}", "--format", "2"], "--format must be 0 or 1, not '2'"),
         (["sessions", "{file}", "--attempt-gap", "0"], "--attempt-gap must be a number of seconds over 0, not '0'"),
         (["sessions", "{file}", "--restart-gap", "-1"], "--restart-gap must be a number of seconds (0 or more), not '-1'"),
+        (["sessions", "{file}", "--json", "--csv"], "choose one of --json and --csv"),
         (["identify", "{file}"], "register at least one piece with --piece [NAME=]FILE"),
         (["identify", "{file}", "--piece"], "--piece needs a value"),
         (["identify", "{file}", "--piece", "name="], "--piece needs [NAME=]FILE, not 'name='"),

@@ -28,7 +28,7 @@ Usage:
   continuo inspect FILE [--strict] [--json]
   continuo notes FILE [--csv] [--pairing fifo|lifo|close_all] [--sustain] [--strict]
   continuo convert IN OUT [--ppq N] [--format 0|1] [--pairing fifo|lifo|close_all]
-  continuo sessions FILE [--attempt-gap S] [--restart-gap S] [--session-gap S] [--json]
+  continuo sessions FILE [--attempt-gap S] [--restart-gap S] [--session-gap S] [--json | --csv]
   continuo identify FILE --piece [NAME=]REFERENCE... [--attempt-gap S] [--restart-gap S] [--json]
   continuo COMMAND --help
   continuo --version
@@ -74,7 +74,7 @@ bends, tempo, time and key signatures) to OUT as a clean Standard MIDI File.
 )";
 
 constexpr std::string_view sessions_help =
-    R"(Usage: continuo sessions FILE [--attempt-gap S] [--restart-gap S] [--session-gap S] [--json]
+    R"(Usage: continuo sessions FILE [--attempt-gap S] [--restart-gap S] [--session-gap S] [--json | --csv]
 
 Splits a recording into practice sessions and attempts (stretches of continuous playing) and
 measures each attempt: notes, notes per second, mean velocity, time with the sustain pedal down,
@@ -87,6 +87,8 @@ docs/tempo_key.md; "-" where an attempt has too few notes for a tempo).
                     playing broke off and starts again from a little earlier (default 1; 0 off)
   --session-gap S   time between attempts, in seconds, that ends a session (default 600)
   --json            print one JSON object: sessions, each with its attempts and their features
+  --csv             print one CSV line per attempt: its session (from 0), start_s, end_s,
+                    first_note and every feature, named as in docs/features.md
 )";
 
 constexpr std::string_view identify_help =
@@ -321,26 +323,53 @@ int sessions(arguments args) {
   auto options = attempt_options(args);
   options.session_gap_s = parse_seconds(args.value("--session-gap"), options.session_gap_s, "--session-gap");
   const bool json = args.flag("--json");
+  const bool csv = args.flag("--csv");
+  if (json && csv) throw usage_error{"choose one of --json and --csv"};
   const auto path = args.positional(1, "one FILE")[0];
   const auto perf = continuo::read_performance(continuo::load_file(path));
   if (perf.status == continuo::read_status::invalid) return report_invalid(path, perf);
   const auto split = continuo::split_practice(perf, options);
+  std::vector<continuo::practice_features> features;
+  features.reserve(split.attempts.size());
+  for (const auto& a : split.attempts) features.push_back(continuo::compute_features(perf, a));
+  const auto names = continuo::feature_names();
 
+  if (csv) {
+    std::string out = "session,start_s,end_s,first_note";  // the features hold note_count
+    for (const auto name : names) (out += ',') += name;
+    out += '\n';
+    for (std::size_t i = 0; i < split.attempts.size(); ++i) {
+      const auto& a = split.attempts[i];
+      append_number(out, std::int64_t{a.session});
+      out += ',';
+      append_number(out, a.start_s());
+      out += ',';
+      append_number(out, a.end_s());
+      out += ',';
+      append_number(out, static_cast<std::int64_t>(a.first_note));
+      for (const double v : continuo::to_vector(features[i])) {
+        out += ',';
+        append_number(out, v);
+      }
+      out += '\n';
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return 0;
+  }
   if (json) {
-    const auto names = continuo::feature_names();
     boost::json::array sessions;
     for (const auto& s : split.sessions) {
       boost::json::array attempts;
       for (std::uint32_t i = s.first_attempt; i < s.first_attempt + s.attempt_count; ++i) {
         const auto& a = split.attempts[i];
-        boost::json::object features;
-        const auto values = continuo::to_vector(continuo::compute_features(perf, a));
-        for (std::size_t k = 0; k < names.size(); ++k) features[names[k]] = values[k];
+        boost::json::object attempt_features;
+        const auto values = continuo::to_vector(features[i]);
+        for (std::size_t k = 0; k < names.size(); ++k) attempt_features[names[k]] = values[k];
         attempts.push_back({{"start_s", a.start_s()},
                             {"end_s", a.end_s()},
                             {"first_note", a.first_note},
                             {"note_count", a.note_count},
-                            {"features", std::move(features)}});
+                            {"features", std::move(attempt_features)}});
       }
       sessions.push_back({{"start_s", s.start_s()},
                           {"end_s", s.end_s()},
@@ -376,7 +405,7 @@ int sessions(arguments args) {
               << " attempt(s), " << s.note_count << " notes\n";
     for (std::uint32_t i = s.first_attempt; i < s.first_attempt + s.attempt_count; ++i) {
       const auto& a = split.attempts[i];
-      const auto f = continuo::compute_features(perf, a);
+      const auto& f = features[i];
       char tempo[16] = "  - bpm";
       if (f.beat_period_s > 0) std::snprintf(tempo, sizeof tempo, "%3.0f bpm", 60 / f.beat_period_s);
       char line[160];
