@@ -83,9 +83,9 @@ using pitch_class_histogram = std::array<double, 12>;
   return fifths > 5 ? fifths - 12 : fifths;
 }
 
-/// Returns the name of the key with `sharps` (flats if negative) whose tonic is the major's, or its relative
-/// minor's: "C major", "Eb major", "F# minor". Any number of sharps is taken enharmonically (+6 and +7
-/// name Gb and Db major, as −6 and −5 do), so every input has a name.
+/// Returns the name of the major key with `sharps` (flats if negative), or with `minor` of its relative
+/// minor: "C major", "Eb major", "F# minor" (key_estimate's sharps and minor name its best key). Any
+/// number of sharps is taken enharmonically (+6 and +7 name Gb and Db major, as −6 and −5 do).
 [[nodiscard]] std::string_view key_name(int sharps, bool minor) noexcept;
 
 /// Returns true when two signatures name the same pitch-class set (enharmonic: +7 ≡ −5, +6 ≡ −6).
