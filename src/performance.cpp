@@ -430,19 +430,15 @@ void check_packs(const note_columns& notes, std::size_t i) {
 /// Builds a performance from the decoder's events, one track at a time.
 class performance_builder {
  public:
-  performance_builder(performance& out, const performance_options& options, std::size_t input_size,
+  performance_builder(performance& out, const performance_options& options, std::span<const std::uint8_t> input,
                       std::vector<note_row>& rows)
-      : out_(out),
-        options_(options),
-        input_size_(input_size),
-        expected_notes_(std::min(input_size / bytes_per_note_estimate, max_reserved_rows)),
-        rows_(rows) {
+      : out_(out), options_(options), input_(input.data()), input_size_(input.size()), rows_(rows) {
     rows_.clear();
     // Piano recordings hold about a note per 12 bytes (ASAP: 12.6 on average): reserving that many
     // rows spares the typical file a reallocation, which would hold old and new rows at once. Files
     // with fewer notes waste at most 1.33 times their size, and the reserve stops at 4 Mi rows (64 MiB,
     // ten 24-hour takes): a huge file of anything but notes does not claim memory in advance.
-    rows_.reserve(expected_notes_);
+    rows_.reserve(std::min(input.size() / bytes_per_note_estimate, max_reserved_rows));
     head_.fill(no_note);
     tail_.fill(no_note);
   }
@@ -462,7 +458,9 @@ class performance_builder {
   }
 
   // Inlined into both of the decoder's loops, which GCC would otherwise call it from: +2-3 %.
-  [[gnu::always_inline]] void channel(tick_t tick, std::uint8_t status, std::uint8_t data1, std::uint8_t data2) {
+  // `end`: the byte after the message, which tells how much of the file has been read.
+  [[gnu::always_inline]] void channel(tick_t tick, std::uint8_t status, std::uint8_t data1, std::uint8_t data2,
+                                      const std::uint8_t* end) {
     const auto ch = static_cast<std::uint8_t>(status & 0x0FU);
     const unsigned kind = status >> 4U;
     // Tests in order of frequency rather than a switch: notes and pedal changes interleave
@@ -471,7 +469,7 @@ class performance_builder {
     if (kind == 0x9 && data2 != 0) {
       note_on(tick, ch, data1, data2);
     } else if (kind == 0xB) {
-      control(tick, ch, data1, data2);
+      control(tick, ch, data1, data2, end);
     } else if (kind <= 0x9) {
       note_off(tick, ch, data1, kind == 0x9 ? 64 : data2);  // a velocity-0 note-on: release velocity 64
     } else if (kind == 0xC) {
@@ -535,8 +533,11 @@ class performance_builder {
     }
   }
 
-  /// Completes the performance after the last track: time model, order, seconds.
-  void finish(read_status status) {
+  /// Completes the performance after the last track: time model, order, seconds. With
+  /// `release_rows` (a one-shot read, whose rows nobody reuses) the rows are freed once the tick
+  /// columns hold the notes, before the seconds columns are allocated: the read's peak memory is
+  /// then rows and tick columns, or all the columns, not both.
+  void finish(read_status status, bool release_rows) {
     auto& out = out_;
     std::stable_sort(tempo_changes_.begin(), tempo_changes_.end(),
                      [](const tempo_change& a, const tempo_change& b) { return a.tick < b.tick; });
@@ -544,7 +545,11 @@ class performance_builder {
     for (const std::size_t i : held_pedals_) out.pedals[i].offset_tick = out.duration_tick;
     const sorted_rows sorted = sort_rows(rows_, std::move(runs_), chord_suspects_, options_.sustain);
     if (options_.sustain) extend_rows_by_sustain(sorted.first, out.pedals);
-    store_columns(sorted, out.tempo, options_.note_seconds, out.notes);
+    store_columns(sorted, out.tempo, options_.note_seconds && !release_rows, out.notes);
+    if (release_rows) {
+      std::vector<note_row>().swap(rows_);
+      if (options_.note_seconds) store_seconds(out.tempo, out.notes);
+    }
     // In order already unless pedals went down on one tick or in several tracks (sorting sorted
     // spans cost 1-2 % of reading corpus/symusic).
     const auto pedal_order = [](const pedal_span& a, const pedal_span& b) {
@@ -661,10 +666,11 @@ class performance_builder {
   void close(std::uint32_t i, tick_t tick, std::uint8_t release) { rows_[i].set_timing(tick, release); }
 
   // Inlined by force: with grow_controls in it, GCC called it instead (the 24 h take's seconds -8 %).
-  [[gnu::always_inline]] void control(tick_t tick, std::uint8_t ch, std::uint8_t number, std::uint8_t value) {
+  [[gnu::always_inline]] void control(tick_t tick, std::uint8_t ch, std::uint8_t number, std::uint8_t value,
+                                      const std::uint8_t* end) {
     if (options_.keep_controls) {
       if (out_.controls.size() == out_.controls.capacity()) [[unlikely]]
-        grow_controls();
+        grow_controls(end);
       out_.controls.push_back({tick, ch, number, value, track_});
     }
     std::size_t k = 0;
@@ -688,29 +694,33 @@ class performance_builder {
     }
   }
 
-  // A pedal's control changes run as long as the music: a 24-hour take holds 790,000. Grown by
-  // doubling, their vector was copied over and over (7 % of reading that take at the seconds level).
-  // Past the first 16,384 the count is extrapolated from the notes read so far (as many control
-  // changes per note as until now, for the notes the rows were reserved for) with an eighth to
-  // spare, capped at what the file's bytes could hold; growth by half is the floor. Before that,
-  // or with too few notes to go by, push_back doubles as usual. Out of line: it runs a few times a
-  // read.
-  [[gnu::noinline]] void grow_controls() {
+  // A pedal's control changes run as long as the music: a 24-hour take holds 790,000, a Disklavier
+  // performance of 40 KB 8,000. Grown by doubling, their vector was copied over and over (7 % of
+  // reading that take at the seconds level), and its last doubling held old and new at once: 24
+  // bytes a control change, 11 times the size of that 40 KB file. Past 1,024 the count is
+  // extrapolated from the share of the file read so far (`end`: the byte after the current
+  // message), with an eighth to spare and at least half again, but never more than the file's
+  // bytes could hold (3 a message). Before that, push_back doubles as usual. (The rows grown the same
+  // way: the test before each note's push_back cost the notes levels 7-9 %.) Out of line: it runs a
+  // few times a read.
+  [[gnu::noinline]] void grow_controls(const std::uint8_t* end) {
     auto& controls = out_.controls;
     const std::size_t size = controls.size();
-    if (size < extrapolate_controls_from || rows_.size() < extrapolate_controls_from / 16) return;
-    const double per_note = static_cast<double>(size) / static_cast<double>(rows_.size());
-    const auto expected = static_cast<std::size_t>(1.125 * per_note * static_cast<double>(expected_notes_));
-    controls.reserve(std::max(size + size / 2, std::min(expected, input_size_ / min_control_bytes)));
+    if (size < extrapolate_from) return;
+    const auto read = static_cast<double>(end - input_);
+    const auto expected = static_cast<std::size_t>(1.125 * static_cast<double>(size) *
+                                                   static_cast<double>(input_size_) / read);
+    const std::size_t most = input_size_ / min_message_bytes;
+    controls.reserve(std::max(size + 1, std::min(std::max(size + size / 2, expected), most)));
   }
 
-  static constexpr std::size_t extrapolate_controls_from = 16384;
-  static constexpr std::size_t min_control_bytes = 3;  // a delta byte and two data bytes
+  static constexpr std::size_t extrapolate_from = 1024;
+  static constexpr std::size_t min_message_bytes = 3;  // a delta byte and two data bytes
 
   performance& out_;
   const performance_options& options_;
+  const std::uint8_t* input_;  // the file's first byte
   std::size_t input_size_;
-  std::size_t expected_notes_;  // the rows reserved: a note per 12 bytes of file
   midi::division division_{};
   std::uint16_t track_ = 0;
   std::uint64_t track_where_ = 0;  // the bits of a row's where and what that its track sets (note_row)
@@ -745,10 +755,10 @@ void clear_keeping_memory(performance& perf) {
   perf = std::move(fresh);
 }
 
-/// Reads `bytes` into an empty `out`, staging notes in `rows`.
+/// Reads `bytes` into an empty `out`, staging notes in `rows` (freed at the end unless `keep_rows`).
 void read_into(std::span<const std::uint8_t> bytes, const performance_options& options, std::vector<note_row>& rows,
-               performance& out) {
-  performance_builder builder(out, options, bytes.size(), rows);
+               bool keep_rows, performance& out) {
+  performance_builder builder(out, options, bytes, rows);
   const read_status status = midi::detail::decode(bytes, options.read, out.diagnostics, builder);
   if (status == read_status::invalid && out.track_count == 0) {
     // A reused performance still holds the last file's notes.
@@ -756,7 +766,7 @@ void read_into(std::span<const std::uint8_t> bytes, const performance_options& o
     out.status = status;
     return;
   }
-  builder.finish(status);
+  builder.finish(status, !keep_rows);
 }
 
 }  // namespace
@@ -764,7 +774,7 @@ void read_into(std::span<const std::uint8_t> bytes, const performance_options& o
 performance read_performance(std::span<const std::uint8_t> bytes, const performance_options& options) {
   performance perf;
   std::vector<note_row> rows;
-  read_into(bytes, options, rows, perf);
+  read_into(bytes, options, rows, /*keep_rows=*/false, perf);
   return perf;
 }
 
@@ -781,7 +791,7 @@ performance_reader& performance_reader::operator=(performance_reader&&) noexcept
 void performance_reader::read(std::span<const std::uint8_t> bytes, performance& out) {
   if (!staging_) staging_ = std::make_unique<staging>();  // after a move
   clear_keeping_memory(out);
-  read_into(bytes, options_, staging_->rows, out);
+  read_into(bytes, options_, staging_->rows, /*keep_rows=*/true, out);
 }
 
 void extend_by_sustain(performance& perf) {

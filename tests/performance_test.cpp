@@ -477,6 +477,41 @@ TEST(performance_reader, reuses_the_memory_of_an_earlier_read) {
   EXPECT_EQ(perf, continuo::read_performance(file));
 }
 
+TEST(performance, keeps_every_control_change_wherever_they_lie_in_the_file) {
+  // The control changes' vector grows by an estimate from the share of the file read so far: it
+  // must hold them all whether they come first, last or spread out, and never reserve more than the
+  // file's bytes could hold (3 bytes a control change).
+  constexpr int control_count = 5000;
+  bytes controls;
+  bytes notes;
+  bytes mixed;
+  for (int i = 0; i < control_count; ++i) {
+    const bytes control{0x01, 0xB0, static_cast<std::uint8_t>(i % 128), static_cast<std::uint8_t>(i % 100)};
+    const bytes two_notes{0x01, 0x90, 60, 70, 0x01, 0x80, 60, 0, 0x01, 0x90, 62, 70, 0x01, 0x80, 62, 0};
+    controls.insert(controls.end(), control.begin(), control.end());
+    notes.insert(notes.end(), two_notes.begin(), two_notes.end());
+    mixed.insert(mixed.end(), control.begin(), control.end());
+    mixed.insert(mixed.end(), two_notes.begin(), two_notes.end());
+  }
+  const auto track = [](const bytes& body) { return cat({body, end_of_track}); };
+  const std::vector<std::pair<std::string, bytes>> files{
+      {"first", smf().header(1, 2, 96).track(track(controls)).track(track(notes))},
+      {"last", smf().header(1, 2, 96).track(track(notes)).track(track(controls))},
+      {"spread", smf().header(0, 1, 96).track(track(mixed))},
+      {"alone", smf().header(0, 1, 96).track(track(controls))},
+  };
+  for (const auto& [where, file] : files) {
+    SCOPED_TRACE("control changes " + where);
+    const auto p = continuo::read_performance(file);
+    ASSERT_EQ(p.controls.size(), std::size_t{control_count});
+    for (int i = 0; i < control_count; i += 997) {
+      EXPECT_EQ(p.controls[i].number, i % 128);
+      EXPECT_EQ(p.controls[i].value, i % 100);
+    }
+    EXPECT_LE(p.controls.capacity(), file.size() / 3);
+  }
+}
+
 TEST(performance, reads_a_24_hour_take_at_960_ppq) {
   // A note every 10 s for 24 h at 960 PPQ and 120 bpm: ticks run to 1.66e8.
   continuo::test::smf file;

@@ -177,7 +177,7 @@ template <class Handler>
     running = status;
     p = next;
     --budget;
-    handler.channel(tick, status, data1, data2);
+    handler.channel(tick, status, data1, data2, next);
   }
   run = {p, tick, running, budget};
 }
@@ -379,7 +379,7 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
     }
     p += size;
     ++handed;
-    handler.channel(tick, status, data1, data2);
+    handler.channel(tick, status, data1, data2, p);
   }
   keep_going = report.violation(diagnostic_id::missing_end_of_track, at(stop), track,
                                 "track chunk ends without an end-of-track event");
