@@ -694,15 +694,15 @@ class performance_builder {
     }
   }
 
-  // A pedal's control changes run as long as the music: a 24-hour take holds 790,000, a Disklavier
-  // performance of 40 KB 8,000. Grown by doubling, their vector was copied over and over (7 % of
-  // reading that take at the seconds level), and its last doubling held old and new at once: 24
-  // bytes a control change, 11 times the size of that 40 KB file. Past 1,024 the count is
+  // A pedal's control changes run as long as the music: a 24-hour take holds 790,000, a
+  // Disklavier performance of 40 KB 8,000. Grown by doubling, their vector was copied over and over
+  // (7 % of reading that take at the seconds level), and its last doubling held old and new at
+  // once: 24 bytes a control change, 11 times the size of that 40 KB file. Past 1,024 the count is
   // extrapolated from the share of the file read so far (`end`: the byte after the current
-  // message), with an eighth to spare and at least half again, but never more than the file's
-  // bytes could hold (3 a message). Before that, push_back doubles as usual. (The rows grown the same
-  // way: the test before each note's push_back cost the notes levels 7-9 %.) Out of line: it runs a
-  // few times a read.
+  // message), with an eighth to spare and at least half again, but never more than the file's bytes
+  // could hold (3 a message). Before that, push_back doubles as usual. (The rows grown the same
+  // way: the test before each note's push_back cost the notes levels 7-9 %.) Out of line: it runs
+  // a few times a read.
   [[gnu::noinline]] void grow_controls(const std::uint8_t* end) {
     auto& controls = out_.controls;
     const std::size_t size = controls.size();

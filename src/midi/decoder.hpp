@@ -391,6 +391,8 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
 /// `header(const header&)`, then per track `begin_track`, `channel`/`meta`/`sysex` calls and
 /// `end_track(tick_t last_tick, std::uint64_t byte_offset, std::uint64_t events)`, where `events`
 /// counts the calls the track made (the events dropped as damaged are not among them).
+/// `channel(tick, status, data1, data2, end)` also gets `end`, the byte after the message in
+/// `in`, which tells how much of the file has been read (the performance builder reserves by it).
 template <class Handler>
 read_status decode(std::span<const std::uint8_t> in, const read_options& options, std::vector<diagnostic>& out,
                    Handler& handler) {
