@@ -194,8 +194,7 @@ class event_list_builder {
     out_.division = h.time_division;
   }
   void begin_track(std::int32_t /*track*/) { out_.begin_track(); }
-  void channel(tick_t tick, std::uint8_t status, std::uint8_t data1, std::uint8_t data2,
-               const std::uint8_t* /*end*/) {
+  void channel(tick_t tick, std::uint8_t status, std::uint8_t data1, std::uint8_t data2, const std::uint8_t* /*end*/) {
     out_.events.emplace_back(tick, status, data1, data2);
   }
   void meta(tick_t tick, std::uint8_t type, std::span<const std::uint8_t> data) {
