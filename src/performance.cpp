@@ -17,13 +17,14 @@ namespace {
 constexpr std::uint32_t no_note = std::numeric_limits<std::uint32_t>::max();
 constexpr std::size_t key_count = std::size_t{16} * 128;  // (channel, pitch) pairs
 
-/// A note as a row of 16 bytes: the builder stages notes as rows (a note-on is one store, not
-/// seven) and sorts rows; the columns of note_columns are written once, at the end, together with
-/// the seconds. The fields are packed into two words so that rows compare as words: `where` holds
-/// the onset (40 bits, as midi::event's ticks), pitch, channel and the track's high 13 bits; `what`
-/// the track's low 3 bits, the offset (40 bits), velocity and release velocity, in that order from
-/// the top. Comparing `where`, then `what`, is the notes' total order (note_columns). Staged at a row
-/// per 12 bytes of file, these take 1.33 times its size, where plain fields (24 bytes) took 2 times.
+/// A note as a row of 16 bytes, for sorting: the builder writes notes straight into the columns of
+/// note_columns in file order, which within a track is the order of onsets, and rows sort what is
+/// left: the chords out of order, the notes of several tracks (merged as rows, then written back),
+/// the offsets extended by the sustain pedal. The fields are packed into two words so that rows
+/// compare as words: `where` holds the onset (40 bits, as midi::event's ticks), pitch, channel and
+/// the track's high 13 bits; `what` the track's low 3 bits, the offset (40 bits), velocity and
+/// release velocity, in that order from the top. Comparing `where`, then `what`, is the notes' total
+/// order (note_columns).
 struct note_row {
   std::uint64_t where = 0;
   std::uint64_t what = 0;
@@ -215,6 +216,25 @@ struct merge_node {
   [[nodiscard]] bool reaches(place p) const noexcept { return (reachable & static_cast<std::uint8_t>(p)) != 0; }
 };
 
+/// Where the merge tree splits the runs [lo, hi) (hi - lo > 1; `bounds`: the first row of each run,
+/// then the end): at the run boundary nearest the rows' half, so that each side holds a run.
+std::size_t split_runs(std::span<const std::size_t> bounds, std::size_t lo, std::size_t hi) {
+  const std::size_t half = bounds[lo] + (bounds[hi] - bounds[lo]) / 2;
+  const auto split = std::lower_bound(bounds.begin() + static_cast<std::ptrdiff_t>(lo) + 1,
+                                      bounds.begin() + static_cast<std::ptrdiff_t>(hi), half);
+  auto mid = static_cast<std::size_t>(split - bounds.begin());  // in (lo, hi]: move to the nearer bound
+  if (mid == hi || (mid > lo + 1 && half - bounds[mid - 1] < bounds[mid] - half)) --mid;
+  return mid;
+}
+
+/// The rows sort_rows uses beyond the rows themselves, as a buffer, for the runs `bounds` (the
+/// first row of each non-empty run, then the end; more than one run).
+std::size_t merge_room(std::span<const std::size_t> bounds, bool whole) {
+  if (bounds.size() == 3 && !whole) return 0;  // two runs: store_columns merges them
+  const std::size_t middle = bounds[split_runs(bounds, 0, bounds.size() - 1)];
+  return std::max(middle, bounds.back() - middle);
+}
+
 /// Appends the merge tree of the runs [lo, hi) (`bounds`: the first row of each run, then the end)
 /// to `tree`, children before their parent, and returns its root. Each node splits its runs where
 /// the rows come nearest to halves, so that a long track is moved by fewer merges than a short one
@@ -225,11 +245,7 @@ std::uint32_t plan_merge(std::span<const std::size_t> bounds, std::size_t lo, st
                          std::vector<merge_node>& tree) {
   merge_node node{.first = bounds[lo], .middle = bounds[hi], .last = bounds[hi]};
   if (hi - lo > 1) {
-    const std::size_t half = bounds[lo] + (bounds[hi] - bounds[lo]) / 2;
-    const auto split = std::lower_bound(bounds.begin() + static_cast<std::ptrdiff_t>(lo) + 1,
-                                        bounds.begin() + static_cast<std::ptrdiff_t>(hi), half);
-    auto mid = static_cast<std::size_t>(split - bounds.begin());  // in (lo, hi]: move to the nearer bound
-    if (mid == hi || (mid > lo + 1 && half - bounds[mid - 1] < bounds[mid] - half)) --mid;
+    const std::size_t mid = split_runs(bounds, lo, hi);
     node.middle = bounds[mid];
     node.left = plan_merge(bounds, lo, mid, tree);
     node.right = plan_merge(bounds, mid, hi, tree);
@@ -293,12 +309,11 @@ sorted_rows sort_rows(std::vector<note_row>& staged, std::vector<std::size_t> ru
   const merge_node root = tree[plan_merge(runs, 0, runs.size() - 1, tree)];
   const std::size_t middle = root.middle;
   if (runs.size() == 3 && !whole) return {std::span(staged).first(middle), std::span(staged).subspan(middle)};
-  // The buffer is the rows' spare capacity, which growth by doubling usually leaves: a buffer of
-  // its own for every multi-track file changed the heap's pattern enough for glibc to return the
-  // memory to the kernel after every read (mahler.mid: 256,000 page faults against 2,000). Only
-  // where the room is missing (files denser than the reserve's estimate, by less than doubling
-  // leaves spare) is a buffer allocated, and freed before the columns are. Growing the rows instead
-  // would hold old and new rows at once.
+  // The buffer is the rows' spare capacity, which the builder reserves with them (merge_room): a
+  // buffer of its own for every multi-track file changed the heap's pattern enough for glibc to
+  // return the memory to the kernel after every read (mahler.mid: 256,000 page faults against
+  // 2,000). Only where the room is missing (rows reused from an earlier file) is a buffer
+  // allocated. Growing the rows instead would hold old and new rows at once.
   const std::size_t room = std::max(middle, n - middle);
   std::unique_ptr<note_row[]> own_buffer;
   note_row* buffer = nullptr;
@@ -328,29 +343,24 @@ void store_seconds(const tempo_map& tempo, note_columns& notes) {
   tempo.to_seconds(notes.offset_tick, notes.offset_s);
 }
 
-/// Writes rows into the note columns, with their times in seconds if `with_seconds`: the sorted
-/// runs `rows.first` and `rows.second` merged (the final pass of sort_rows's merge, spared a pass
-/// over memory).
-void store_columns(sorted_rows rows, const tempo_map& tempo, bool with_seconds, note_columns& notes) {
-  const std::size_t n = rows.first.size() + rows.second.size();
-  notes.onset_tick.resize(n);
-  notes.offset_tick.resize(n);
-  notes.pitch.resize(n);
-  notes.velocity.resize(n);
-  notes.release_velocity.resize(n);
-  notes.channel.resize(n);
-  notes.track.resize(n);
-  // Raw pointers: through the vectors, every byte store would reload every vector's data pointer
-  // (a uint8_t store may alias anything). Filling each column by push_back instead: 5 % slower.
-  tick_t* const __restrict onset_tick = notes.onset_tick.data();
-  tick_t* const __restrict offset_tick = notes.offset_tick.data();
-  std::uint8_t* const __restrict pitch = notes.pitch.data();
-  std::uint8_t* const __restrict velocity = notes.velocity.data();
-  std::uint8_t* const __restrict release_velocity = notes.release_velocity.data();
-  std::uint8_t* const __restrict channel = notes.channel.data();
-  std::uint16_t* const __restrict track = notes.track.data();
-  // Inlined into each of the loops below: as a call, ASAP seconds -11 %.
-  const auto store = [&](std::size_t i, const note_row& row) __attribute__((always_inline)) {
+/// The tick columns of note_columns as raw pointers, for stores in a loop: through the vectors,
+/// every byte store would reload every vector's data pointer (a uint8_t store may alias anything).
+/// Filling each column by push_back instead was 5 % slower.
+struct column_pointers {
+  tick_t* __restrict onset_tick;
+  tick_t* __restrict offset_tick;
+  std::uint8_t* __restrict pitch;
+  std::uint8_t* __restrict velocity;
+  std::uint8_t* __restrict release_velocity;
+  std::uint8_t* __restrict channel;
+  std::uint16_t* __restrict track;
+
+  static column_pointers of(note_columns& notes) {
+    return {notes.onset_tick.data(),       notes.offset_tick.data(), notes.pitch.data(), notes.velocity.data(),
+            notes.release_velocity.data(), notes.channel.data(),     notes.track.data()};
+  }
+  // Inlined into each loop that stores: as a call, ASAP seconds -11 %.
+  [[gnu::always_inline]] void store(std::size_t i, const note_row& row) const {
     onset_tick[i] = row.onset_tick();
     offset_tick[i] = row.offset_tick();
     pitch[i] = row.pitch();
@@ -358,7 +368,52 @@ void store_columns(sorted_rows rows, const tempo_map& tempo, bool with_seconds, 
     release_velocity[i] = row.release_velocity();
     channel[i] = row.channel();
     track[i] = row.track();
-  };
+  }
+};
+
+/// Gives the tick columns' spare capacity back.
+void shrink_tick_columns(note_columns& notes) {
+  notes.onset_tick.shrink_to_fit();
+  notes.offset_tick.shrink_to_fit();
+  notes.pitch.shrink_to_fit();
+  notes.velocity.shrink_to_fit();
+  notes.release_velocity.shrink_to_fit();
+  notes.channel.shrink_to_fit();
+  notes.track.shrink_to_fit();
+}
+
+/// Sizes the tick columns to `n` notes.
+void resize_tick_columns(note_columns& notes, std::size_t n) {
+  notes.onset_tick.resize(n);
+  notes.offset_tick.resize(n);
+  notes.pitch.resize(n);
+  notes.velocity.resize(n);
+  notes.release_velocity.resize(n);
+  notes.channel.resize(n);
+  notes.track.resize(n);
+}
+
+/// Note i of the columns as a row; its fields must fit one (see note_row::make).
+note_row row_of(const note_columns& notes, std::size_t i) {
+  return note_row::make(notes.onset_tick[i], notes.offset_tick[i], notes.pitch[i], notes.velocity[i],
+                        notes.release_velocity[i], notes.channel[i], notes.track[i]);
+}
+
+/// The notes of the columns as rows, in the same order, with room for `spare` more.
+void rows_of(const note_columns& notes, std::vector<note_row>& rows, std::size_t spare = 0) {
+  rows.reserve(notes.size() + spare);
+  rows.resize(notes.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = row_of(notes, i);
+}
+
+/// Writes rows into the note columns, with their times in seconds if `with_seconds`: the sorted
+/// runs `rows.first` and `rows.second` merged (the final pass of sort_rows's merge, spared a pass
+/// over memory).
+void store_columns(sorted_rows rows, const tempo_map& tempo, bool with_seconds, note_columns& notes) {
+  const std::size_t n = rows.first.size() + rows.second.size();
+  resize_tick_columns(notes, n);
+  const auto columns = column_pointers::of(notes);
+  const auto store = [&](std::size_t i, const note_row& row) __attribute__((always_inline)) { columns.store(i, row); };
   if (rows.first.empty() || rows.second.empty()) {  // the common case, notes in one track: a loop of its own
     const std::span<const note_row> only = rows.second.empty() ? rows.first : rows.second;
     for (std::size_t i = 0; i < n; ++i) store(i, only[i]);
@@ -370,6 +425,30 @@ void store_columns(sorted_rows rows, const tempo_map& tempo, bool with_seconds, 
   } else {
     notes.onset_s.clear();
     notes.offset_s.clear();
+  }
+}
+
+/// Sorts notes sorted by onset into their total order, in the columns: only notes struck together
+/// can be out of order, and only where the builder found that a note may sort before the one
+/// before it (`suspects`, ascending; ASAP 0.3 % of the notes, corpus/symusic 3 %). Each chord out of
+/// order is sorted as rows in `chord` (a buffer). O(n + s log g) for s suspects in chords of g notes:
+/// hostile input (100k notes on one tick) cannot make this quadratic.
+void sort_chords(note_columns& notes, std::span<const std::uint32_t> suspects, std::vector<note_row>& chord) {
+  const std::size_t n = notes.size();
+  std::size_t sorted_until = 0;  // the end of the last chord sorted
+  for (const std::uint32_t i : suspects) {
+    if (i == 0 || i < sorted_until || !(row_of(notes, i) < row_of(notes, i - 1))) continue;
+    const tick_t onset = notes.onset_tick[i];
+    std::size_t first = i - 1;
+    while (first > sorted_until && notes.onset_tick[first - 1] == onset) --first;
+    std::size_t last = i + 1;
+    while (last < n && notes.onset_tick[last] == onset) ++last;
+    chord.clear();
+    for (std::size_t j = first; j < last; ++j) chord.push_back(row_of(notes, j));
+    std::sort(chord.begin(), chord.end());
+    const auto columns = column_pointers::of(notes);
+    for (std::size_t j = first; j < last; ++j) columns.store(j, chord[j - first]);
+    sorted_until = last;
   }
 }
 
@@ -433,12 +512,12 @@ class performance_builder {
   performance_builder(performance& out, const performance_options& options, std::span<const std::uint8_t> input,
                       std::vector<note_row>& rows)
       : out_(out), options_(options), input_(input.data()), input_size_(input.size()), rows_(rows) {
-    rows_.clear();
-    // Piano recordings hold about a note per 12 bytes (ASAP: 12.6 on average): reserving that many
-    // rows spares the typical file a reallocation, which would hold old and new rows at once. Files
-    // with fewer notes waste at most 1.33 times their size, and the reserve stops at 4 Mi rows (64 MiB,
-    // ten 24-hour takes): a huge file of anything but notes does not claim memory in advance.
-    rows_.reserve(std::min(input.size() / bytes_per_note_estimate, max_reserved_rows));
+    // Piano recordings hold about a note per 12 bytes (ASAP: 12.0 is the median): room for that many
+    // notes spares most files a reallocation, files with fewer notes waste at most 1.83 times their
+    // size, and the reserve stops at 4 Mi notes (92 MiB, ten 24-hour takes): a huge file of anything
+    // but notes does not claim memory in advance. A reused performance keeps the room it has.
+    size_columns(std::max(std::min(input.size() / bytes_per_note_estimate, max_reserved_notes),
+                          out_.notes.onset_tick.capacity()));
     head_.fill(no_note);
     tail_.fill(no_note);
   }
@@ -450,9 +529,7 @@ class performance_builder {
 
   void begin_track(std::int32_t track) {
     track_ = static_cast<std::uint16_t>(track);
-    track_where_ = note_row::place(0, 0, 0, track_);
-    track_what_ = note_row::kind(track_, 0) | note_row::timing(no_note, 0);
-    runs_.push_back(rows_.size());
+    runs_.push_back(count_);
     for (auto& d : open_pedal_) d.fill(no_pedal);
     ++out_.track_count;
   }
@@ -467,7 +544,7 @@ class performance_builder {
     // irregularly, and conditional branches predict them better than a switch's indirect jump
     // (ASAP, ticks level: 289 -> 310 MB/s).
     if (kind == 0x9 && data2 != 0) {
-      note_on(tick, ch, data1, data2);
+      note_on(tick, ch, data1, data2, end);
     } else if (kind == 0xB) {
       control(tick, ch, data1, data2, end);
     } else if (kind <= 0x9) {
@@ -516,12 +593,12 @@ class performance_builder {
     }
     touched_.clear();
     if (still_open > 0) {
-      const note_row& n = rows_[first];
+      const auto& n = out_.notes;
       model_diagnostics_.push_back(
           {diagnostic_id::notes_not_closed, offset, track_,
            std::to_string(still_open) + " note(s) still sounding at the end of the track were closed there (tick " +
-               std::to_string(tick) + "), e.g. pitch " + std::to_string(n.pitch()) + " on channel " +
-               std::to_string(n.channel()) + " from tick " + std::to_string(n.onset_tick())});
+               std::to_string(tick) + "), e.g. pitch " + std::to_string(n.pitch[first]) + " on channel " +
+               std::to_string(n.channel[first]) + " from tick " + std::to_string(n.onset_tick[first])});
     }
     // A pedal still down at the end of its track is held to the end of the performance, which is
     // known only after the last track: keep it open until finish().
@@ -534,21 +611,46 @@ class performance_builder {
   }
 
   /// Completes the performance after the last track: time model, order, seconds. With
-  /// `release_rows` (a one-shot read, whose rows nobody reuses) the rows are freed once the tick
-  /// columns hold the notes, before the seconds columns are allocated: the read's peak memory is
-  /// then rows and tick columns, or all the columns, not both.
+  /// `release_rows` (a one-shot read, whose buffers nobody reuses) the notes of several tracks,
+  /// staged as rows to be merged, leave the columns while they are sorted, and the rows are freed
+  /// before the seconds columns are allocated: the read's peak memory is then the rows and the tick
+  /// columns, or all the columns, never more.
   void finish(read_status status, bool release_rows) {
     auto& out = out_;
     std::stable_sort(tempo_changes_.begin(), tempo_changes_.end(),
                      [](const tempo_change& a, const tempo_change& b) { return a.tick < b.tick; });
     out.tempo = tempo_map(division_, tempo_changes_);
     for (const std::size_t i : held_pedals_) out.pedals[i].offset_tick = out.duration_tick;
-    const sorted_rows sorted = sort_rows(rows_, std::move(runs_), chord_suspects_, options_.sustain);
-    if (options_.sustain) extend_rows_by_sustain(sorted.first, out.pedals);
-    store_columns(sorted, out.tempo, options_.note_seconds && !release_rows, out.notes);
+    resize_tick_columns(out.notes, count_);
+    runs_.push_back(count_);
+    runs_.erase(std::unique(runs_.begin(), runs_.end()), runs_.end());  // the tracks without notes
+    if (runs_.size() <= 2) {  // notes in one track at most: in order of onset already
+      sort_chords(out.notes, chord_suspects_, rows_);
+      if (options_.sustain) {
+        rows_of(out.notes, rows_);
+        extend_rows_by_sustain(rows_, out.pedals);
+        store_columns({rows_, {}}, out.tempo, false, out.notes);
+      }
+    } else {  // the tracks' notes merged as rows, with room for the merge's buffer (sort_rows)
+      rows_of(out.notes, rows_, merge_room(runs_, options_.sustain));
+      runs_.pop_back();
+      const sorted_rows sorted = sort_rows(rows_, std::move(runs_), chord_suspects_, options_.sustain);
+      if (options_.sustain) extend_rows_by_sustain(sorted.first, out.pedals);
+      store_columns(sorted, out.tempo, false, out.notes);
+    }
     if (release_rows) {
       std::vector<note_row>().swap(rows_);
-      if (options_.note_seconds) store_seconds(out.tempo, out.notes);
+      // The room reserved but not filled would stay with the performance for as long as it lives
+      // (a file of 24 bytes a note: half its tick columns). Past half the notes, the columns are
+      // copied to their size, one at a time, before the seconds columns are allocated; a smaller
+      // slack (a denser file's growth) is kept, as the copy would raise the read's peak memory.
+      if (out.notes.onset_tick.capacity() - count_ > count_ / 2) shrink_tick_columns(out.notes);
+    }
+    if (options_.note_seconds) {
+      store_seconds(out.tempo, out.notes);
+    } else {
+      out.notes.onset_s.clear();
+      out.notes.offset_s.clear();
     }
     // In order already unless pedals went down on one tick or in several tracks (sorting sorted
     // spans cost 1-2 % of reading corpus/symusic).
@@ -582,20 +684,34 @@ class performance_builder {
 
  private:
   static constexpr std::size_t bytes_per_note_estimate = 12;
-  static constexpr std::size_t max_reserved_rows = std::size_t{1} << 22U;
+  static constexpr std::size_t max_reserved_notes = std::size_t{1} << 22U;
+  static constexpr std::size_t min_notes = 64;
 
   static std::uint16_t key_of(std::uint8_t channel, std::uint8_t pitch) {
     return static_cast<std::uint16_t>(channel * 128U + pitch);
   }
 
   // Inlined by force: with the chord check GCC calls it instead (corpus/symusic -5 %).
-  [[gnu::always_inline]] void note_on(tick_t tick, std::uint8_t ch, std::uint8_t pitch, std::uint8_t velocity) {
-    const auto index = static_cast<std::uint32_t>(rows_.size());
-    const std::uint64_t where = note_row::place(tick, pitch, ch, 0) | track_where_;
-    if (index != 0 && may_precede(rows_.back(), where)) [[unlikely]]
+  [[gnu::always_inline]] void note_on(tick_t tick, std::uint8_t ch, std::uint8_t pitch, std::uint8_t velocity,
+                                      const std::uint8_t* end) {
+    if (count_ == capacity_) [[unlikely]]
+      grow_notes(end);
+    const std::uint32_t index = count_++;
+    // Within a track onsets never decrease: a note may sort before the one before it only when
+    // struck with it at no higher pitch (a tie on the pitch is settled by the full order).
+    const std::uint64_t onset_pitch = (static_cast<std::uint64_t>(tick) << 7U) | pitch;
+    if (onset_pitch <= last_onset_pitch_) [[unlikely]]
       chord_suspects_.push_back(index);
-    // track_what_ holds the track's bits and, as the offset tick, the open-note link (no note yet).
-    rows_.push_back({where, track_what_ | note_row::kind(0, velocity)});
+    last_onset_pitch_ = onset_pitch;
+    // Every pointer is loaded before the first byte store, which could alias them.
+    const column_pointers columns = columns_;
+    columns.onset_tick[index] = tick;
+    columns.offset_tick[index] = no_note;  // the open-note link: no note yet
+    columns.track[index] = track_;
+    columns.pitch[index] = pitch;
+    columns.velocity[index] = velocity;
+    columns.release_velocity[index] = 0;
+    columns.channel[index] = ch;
     const auto key = key_of(ch, pitch);
     if (head_[key] == no_note) {
       head_[key] = tail_[key] = index;
@@ -625,7 +741,8 @@ class performance_builder {
     // open (as in pretty_midi) ... unless every open note was struck on this tick: then nothing else
     // could end them, and they are zero-length notes (pretty_midi drops them; docs/model.md).
     bool any_earlier = false;
-    for (std::uint32_t j = i; j != no_note && !any_earlier; j = next_of(j)) any_earlier = rows_[j].onset_tick() != tick;
+    for (std::uint32_t j = i; j != no_note && !any_earlier; j = next_of(j))
+      any_earlier = columns_.onset_tick[j] != tick;
     if (!any_earlier) {
       while (i != no_note) {
         const std::uint32_t next = next_of(i);
@@ -639,7 +756,7 @@ class performance_builder {
     std::uint32_t kept_tail = no_note;
     while (i != no_note) {
       const std::uint32_t next = next_of(i);
-      if (rows_[i].onset_tick() != tick) {
+      if (columns_.onset_tick[i] != tick) {
         close(i, tick, release);
       } else {
         if (kept_head == no_note) {
@@ -659,11 +776,48 @@ class performance_builder {
   // While a note is open, its offset_tick holds the index of the next open note of its key (or
   // no_note): the lists cost no memory of their own.
   [[nodiscard]] std::uint32_t next_of(std::uint32_t i) const {
-    return static_cast<std::uint32_t>(rows_[i].offset_tick());
+    return static_cast<std::uint32_t>(columns_.offset_tick[i]);
   }
-  void link(std::uint32_t from, std::uint32_t to) { rows_[from].set_timing(to, 0); }
+  void link(std::uint32_t from, std::uint32_t to) const { columns_.offset_tick[from] = to; }
 
-  void close(std::uint32_t i, tick_t tick, std::uint8_t release) { rows_[i].set_timing(tick, release); }
+  void close(std::uint32_t i, tick_t tick, std::uint8_t release) const {
+    columns_.offset_tick[i] = tick;
+    columns_.release_velocity[i] = release;
+  }
+
+  /// Gives the tick columns room for `capacity` notes, all of them constructed: the builder
+  /// writes at any index below capacity_, and finish() trims the columns to the notes read.
+  void size_columns(std::size_t capacity) {
+    auto& notes = out_.notes;
+    const auto make_room = [capacity](auto& column) {
+      column.reserve(capacity);  // exactly: resize alone would at least double
+      column.resize(capacity);
+    };
+    make_room(notes.onset_tick);
+    make_room(notes.offset_tick);
+    make_room(notes.pitch);
+    make_room(notes.velocity);
+    make_room(notes.release_velocity);
+    make_room(notes.channel);
+    make_room(notes.track);
+    columns_ = column_pointers::of(notes);
+    capacity_ = static_cast<std::uint32_t>(capacity);
+  }
+
+  // Notes are written straight into the columns, so that no staging copy sits beside them (a
+  // one-shot read's peak memory at the ticks level: ASAP's median 3.8 times the file with 16-byte
+  // staging rows). Past the reserve the count is extrapolated from the share of the file read so
+  // far (`end`: the byte after the current message), with an eighth to spare and at least a
+  // quarter again, but never more than the file's bytes could hold (3 a note-on). Out of line: it
+  // runs once a read, if at all.
+  [[gnu::noinline]] void grow_notes(const std::uint8_t* end) {
+    const std::size_t size = count_;
+    const auto read = static_cast<double>(end - input_);
+    const auto expected = static_cast<std::size_t>(1.125 * static_cast<double>(size) *
+                                                   static_cast<double>(input_size_) / read);
+    const std::size_t most = std::min<std::size_t>(input_size_ / min_message_bytes, no_note - 1);
+    size_columns(std::max(size + 1, std::min(std::max({size + size / 4, expected, min_notes}), most)));
+  }
 
   // Inlined by force: with grow_controls in it, GCC called it instead (the 24 h take's seconds -8 %).
   [[gnu::always_inline]] void control(tick_t tick, std::uint8_t ch, std::uint8_t number, std::uint8_t value,
@@ -723,12 +877,16 @@ class performance_builder {
   std::size_t input_size_;
   midi::division division_{};
   std::uint16_t track_ = 0;
-  std::uint64_t track_where_ = 0;  // the bits of a row's where and what that its track sets (note_row)
-  std::uint64_t track_what_ = 0;   // ... and, in what, an open note's link to no note
   std::vector<tempo_change> tempo_changes_;
-  std::vector<note_row>& rows_;                // the notes in file order, track after track (the caller's buffer)
-  std::vector<std::size_t> runs_;              // first row of each track: each run is sorted by onset
-  std::vector<std::uint32_t> chord_suspects_;  // rows that may sort before the row before them
+  // The notes in file order, track after track, in the columns of out_.notes: count_ of them, room
+  // for capacity_ (every column sized to it until finish()).
+  column_pointers columns_{};
+  std::uint32_t count_ = 0;
+  std::uint32_t capacity_ = 0;
+  std::uint64_t last_onset_pitch_ = 0;         // the last note's onset tick << 7 | pitch
+  std::vector<std::size_t> runs_;              // first note of each track: each run is sorted by onset
+  std::vector<std::uint32_t> chord_suspects_;  // notes that may sort before the note before them
+  std::vector<note_row>& rows_;                // to sort and extend notes as rows (the caller's buffer)
   // Open notes of each (channel, pitch): singly linked lists through offset_tick (see next_of).
   std::array<std::uint32_t, key_count> head_{};
   std::array<std::uint32_t, key_count> tail_{};
@@ -796,12 +954,9 @@ void performance_reader::read(std::span<const std::uint8_t> bytes, performance& 
 
 void extend_by_sustain(performance& perf) {
   const auto& n = perf.notes;
-  std::vector<note_row> rows(n.size());
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    check_packs(n, i);
-    rows[i] = note_row::make(n.onset_tick[i], n.offset_tick[i], n.pitch[i], n.velocity[i], n.release_velocity[i],
-                             n.channel[i], n.track[i]);
-  }
+  for (std::size_t i = 0; i < n.size(); ++i) check_packs(n, i);
+  std::vector<note_row> rows;
+  rows_of(n, rows);
   extend_rows_by_sustain(rows, perf.pedals);
   store_columns({rows, {}}, perf.tempo, n.has_seconds(), perf.notes);
 }

@@ -512,6 +512,62 @@ TEST(performance, keeps_every_control_change_wherever_they_lie_in_the_file) {
   }
 }
 
+TEST(performance, keeps_every_note_wherever_they_lie_in_the_file) {
+  // Notes go straight into the columns, whose room grows by an estimate from the share of the file
+  // read so far: every note must be kept, in order, whether the notes come first, last, spread out
+  // or as bare note-ons (3 bytes each, closed at the end), in one track or several; and a one-shot
+  // read's columns hold at most half again as many notes as they keep, within the file's bound.
+  constexpr int note_count = 4000;
+  bytes controls;
+  bytes notes;
+  bytes mixed;
+  bytes note_ons;
+  for (int i = 0; i < note_count; ++i) {
+    const auto pitch = static_cast<std::uint8_t>(20 + i % 80);
+    const bytes control{0x01, 0xB0, 1, static_cast<std::uint8_t>(i % 100), 0x01, 0xB0, 2, 0};
+    const bytes struck{0x01, 0x90, pitch, 70, 0x01, 0x80, pitch, 0};
+    controls.insert(controls.end(), control.begin(), control.end());
+    notes.insert(notes.end(), struck.begin(), struck.end());
+    mixed.insert(mixed.end(), control.begin(), control.end());
+    mixed.insert(mixed.end(), struck.begin(), struck.end());
+    note_ons.insert(note_ons.end(), {0x00, 0x90, pitch, 70});
+  }
+  const auto track = [](const bytes& body) { return cat({body, end_of_track}); };
+  const bytes few_notes(notes.begin(), notes.begin() + 8 * note_count / 20);
+  struct file_of_notes {
+    std::string where;
+    bytes file;
+    std::size_t notes;
+  };
+  const std::vector<file_of_notes> files{
+      {"first", smf().header(0, 1, 96).track(track(cat({notes, controls}))), note_count},
+      {"last", smf().header(0, 1, 96).track(track(cat({controls, notes}))), note_count},
+      {"spread", smf().header(0, 1, 96).track(track(mixed)), note_count},
+      {"as note-ons alone", smf().header(0, 1, 96).track(track(note_ons)), note_count},
+      {"few, after the control changes", smf().header(0, 1, 96).track(track(cat({controls, few_notes}))),
+       note_count / 20},
+      {"in two tracks", smf().header(1, 3, 96).track(track(notes)).track(track(controls)).track(track(mixed)),
+       2 * note_count},
+  };
+  for (const auto& [where, file, note_total] : files) {
+    SCOPED_TRACE("notes " + where);
+    const auto p = continuo::read_performance(file);
+    ASSERT_EQ(p.notes.size(), note_total);
+    for (std::size_t i = 0; i < p.notes.size(); i += 499) {
+      const auto struck = std::make_tuple(p.notes.onset_tick[i], p.notes.pitch[i], p.notes.track[i]);
+      EXPECT_LE(p.notes.offset_tick[i] - p.notes.onset_tick[i], where == "as note-ons alone" ? 0 : 1);
+      if (i > 0) {
+        EXPECT_LE(std::make_tuple(p.notes.onset_tick[i - 1], p.notes.pitch[i - 1], p.notes.track[i - 1]), struck);
+      }
+    }
+    for (const std::size_t capacity : {p.notes.onset_tick.capacity(), p.notes.pitch.capacity(),
+                                       p.notes.track.capacity(), p.notes.offset_tick.capacity()}) {
+      EXPECT_LE(capacity, p.notes.size() + p.notes.size() / 2);
+      EXPECT_LE(capacity, file.size() / 3);
+    }
+  }
+}
+
 TEST(performance, reads_a_24_hour_take_at_960_ppq) {
   // A note every 10 s for 24 h at 960 PPQ and 120 bpm: ticks run to 1.66e8.
   continuo::test::smf file;
