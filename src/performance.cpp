@@ -371,26 +371,21 @@ struct column_pointers {
   }
 };
 
-/// Gives the tick columns' spare capacity back.
-void shrink_tick_columns(note_columns& notes) {
-  notes.onset_tick.shrink_to_fit();
-  notes.offset_tick.shrink_to_fit();
-  notes.pitch.shrink_to_fit();
-  notes.velocity.shrink_to_fit();
-  notes.release_velocity.shrink_to_fit();
-  notes.channel.shrink_to_fit();
-  notes.track.shrink_to_fit();
+/// Calls visit(column) for each tick column of `notes` (all but the seconds).
+template <class Visit>
+void for_each_tick_column(note_columns& notes, Visit&& visit) {
+  visit(notes.onset_tick);
+  visit(notes.offset_tick);
+  visit(notes.pitch);
+  visit(notes.velocity);
+  visit(notes.release_velocity);
+  visit(notes.channel);
+  visit(notes.track);
 }
 
 /// Sizes the tick columns to `n` notes.
 void resize_tick_columns(note_columns& notes, std::size_t n) {
-  notes.onset_tick.resize(n);
-  notes.offset_tick.resize(n);
-  notes.pitch.resize(n);
-  notes.velocity.resize(n);
-  notes.release_velocity.resize(n);
-  notes.channel.resize(n);
-  notes.track.resize(n);
+  for_each_tick_column(notes, [n](auto& column) { column.resize(n); });
 }
 
 /// Note i of the columns as a row; its fields must fit one (see note_row::make).
@@ -644,7 +639,9 @@ class performance_builder {
       // (a file of 24 bytes a note: half its tick columns). Past half the notes, the columns are
       // copied to their size, one at a time, before the seconds columns are allocated; a smaller
       // slack (a denser file's growth) is kept, as the copy would raise the read's peak memory.
-      if (out.notes.onset_tick.capacity() - count_ > count_ / 2) shrink_tick_columns(out.notes);
+      if (out.notes.onset_tick.capacity() - count_ > count_ / 2) {
+        for_each_tick_column(out.notes, [](auto& column) { column.shrink_to_fit(); });
+      }
     }
     if (options_.note_seconds) {
       store_seconds(out.tempo, out.notes);
@@ -789,17 +786,10 @@ class performance_builder {
   /// writes at any index below capacity_, and finish() trims the columns to the notes read.
   void size_columns(std::size_t capacity) {
     auto& notes = out_.notes;
-    const auto make_room = [capacity](auto& column) {
+    for_each_tick_column(notes, [capacity](auto& column) {
       column.reserve(capacity);  // exactly: resize alone would at least double
       column.resize(capacity);
-    };
-    make_room(notes.onset_tick);
-    make_room(notes.offset_tick);
-    make_room(notes.pitch);
-    make_room(notes.velocity);
-    make_room(notes.release_velocity);
-    make_room(notes.channel);
-    make_room(notes.track);
+    });
     columns_ = column_pointers::of(notes);
     capacity_ = static_cast<std::uint32_t>(capacity);
   }
