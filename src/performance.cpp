@@ -228,7 +228,7 @@ std::size_t split_runs(std::span<const std::size_t> bounds, std::size_t lo, std:
 }
 
 /// The rows sort_rows uses beyond the rows themselves, as a buffer, for the runs `bounds` (the
-/// first row of each non-empty run, then the end; more than one run).
+/// first row of each non-empty run, then the end; more than one run): half the rows or more.
 std::size_t merge_room(std::span<const std::size_t> bounds, bool whole) {
   if (bounds.size() == 3 && !whole) return 0;  // two runs: store_columns merges them
   const std::size_t middle = bounds[split_runs(bounds, 0, bounds.size() - 1)];
@@ -289,41 +289,31 @@ void merge_into(std::span<const merge_node> tree, std::uint32_t index, place to,
 }
 
 /// Sorts rows (sort_chords, then a merge of the runs) and returns them in place: as one sorted run,
-/// or, for a file with notes in several tracks, as two sorted runs left for store_columns to merge
-/// (unless `whole`). `runs` holds the first row of each run (a track's notes), `chord_suspects`
-/// the rows that may be out of order in their chord (see sort_chords). The runs are merged
+/// or, for a file with notes in two tracks, as two sorted runs left for store_columns to merge
+/// (unless `whole`). `runs` holds the first row of each run (a track's notes, none empty; more than
+/// one), then the end; `chord_suspects` the rows that may be out of order in their chord (see
+/// sort_chords). `staged` has room for merge_room(runs, whole) more rows. The runs are merged
 /// along a weight-balanced tree (plan_merge), each merge writing to the rows or the buffer, where
 /// its children are not: on corpus/symusic's multi-track files a row now moves 1.9 times against
 /// 3.4 for merges in passes of pairs, which copied the odd run and often the result back (mahler.mid
 /// 3.6 against 4.0). The time follows less than the work (ticks level: +2 % on those files, none
 /// on mahler.mid; bench/README.md).
-sorted_rows sort_rows(std::vector<note_row>& staged, std::vector<std::size_t> runs,
+sorted_rows sort_rows(std::vector<note_row>& staged, std::span<const std::size_t> runs,
                       std::span<const std::uint32_t> chord_suspects, bool whole) {
-  runs.push_back(staged.size());
   sort_chords(staged, runs, chord_suspects);
-  runs.erase(std::unique(runs.begin(), runs.end()), runs.end());  // the empty runs
   const std::size_t n = staged.size();
-  if (runs.size() <= 2 || std::is_sorted(staged.begin(), staged.end())) return {staged, {}};
+  if (std::is_sorted(staged.begin(), staged.end())) return {staged, {}};
   std::vector<merge_node> tree;
   tree.reserve(2 * runs.size());
   const merge_node root = tree[plan_merge(runs, 0, runs.size() - 1, tree)];
   const std::size_t middle = root.middle;
   if (runs.size() == 3 && !whole) return {std::span(staged).first(middle), std::span(staged).subspan(middle)};
-  // The buffer is the rows' spare capacity, which the builder reserves with them (merge_room): a
+  // The buffer is the rows' spare capacity, which the builder reserves with them (rows_of): a
   // buffer of its own for every multi-track file changed the heap's pattern enough for glibc to
   // return the memory to the kernel after every read (mahler.mid: 256,000 page faults against
-  // 2,000). Only where the room is missing (rows reused from an earlier file) is a buffer
-  // allocated. Growing the rows instead would hold old and new rows at once.
-  const std::size_t room = std::max(middle, n - middle);
-  std::unique_ptr<note_row[]> own_buffer;
-  note_row* buffer = nullptr;
-  if (staged.capacity() - n >= room) {
-    staged.resize(n + room);  // within the capacity the rows do not move
-    buffer = staged.data() + n;
-  } else {
-    own_buffer = std::make_unique<note_row[]>(room);
-    buffer = own_buffer.get();
-  }
+  // 2,000), and growing the rows now would hold old and new rows at once.
+  staged.resize(n + merge_room(runs, whole));  // within the capacity the rows do not move
+  note_row* const buffer = staged.data() + n;
   const std::span<note_row> rows = std::span(staged).first(n);
   // The two halves end in the rows, one after the other, each with the buffer to itself.
   merge_into(tree, root.left, place::rows, rows.data(), buffer, 0);
@@ -341,6 +331,16 @@ void store_seconds(const tempo_map& tempo, note_columns& notes) {
   notes.offset_s.resize(notes.size());
   tempo.to_seconds(notes.onset_tick, notes.onset_s);
   tempo.to_seconds(notes.offset_tick, notes.offset_s);
+}
+
+/// store_seconds if `with_seconds`, else leaves the seconds columns empty (note_seconds = false).
+void store_or_clear_seconds(const tempo_map& tempo, bool with_seconds, note_columns& notes) {
+  if (with_seconds) {
+    store_seconds(tempo, notes);
+  } else {
+    notes.onset_s.clear();
+    notes.offset_s.clear();
+  }
 }
 
 /// The tick columns of note_columns as raw pointers, for stores in a loop: through the vectors,
@@ -415,12 +415,7 @@ void store_columns(sorted_rows rows, const tempo_map& tempo, bool with_seconds, 
   } else {
     merge_from_both_ends(rows.first, rows.second, store);
   }
-  if (with_seconds) {
-    store_seconds(tempo, notes);
-  } else {
-    notes.onset_s.clear();
-    notes.offset_s.clear();
-  }
+  store_or_clear_seconds(tempo, with_seconds, notes);
 }
 
 /// Sorts notes sorted by onset into their total order, in the columns: only notes struck together
@@ -614,10 +609,9 @@ class performance_builder {
   }
 
   /// Completes the performance after the last track: time model, order, seconds. With
-  /// `release_rows` (a one-shot read, whose buffers nobody reuses) the notes of several tracks,
-  /// staged as rows to be merged, leave the columns while they are sorted, and the rows are freed
-  /// before the seconds columns are allocated: the read's peak memory is then the rows and the tick
-  /// columns, or all the columns, never more.
+  /// `release_rows` (a one-shot read, whose buffers nobody reuses) the rows that sorted the notes of
+  /// several tracks are freed before the seconds columns are allocated: the read's peak memory is
+  /// then the rows and the tick columns, or all the columns, never more.
   void finish(read_status status, bool release_rows) {
     auto& out = out_;
     std::stable_sort(tempo_changes_.begin(), tempo_changes_.end(),
@@ -636,8 +630,7 @@ class performance_builder {
       }
     } else {  // the tracks' notes merged as rows, with room for the merge's buffer (sort_rows)
       rows_of(out.notes, rows_, merge_room(runs_, options_.sustain));
-      runs_.pop_back();
-      const sorted_rows sorted = sort_rows(rows_, std::move(runs_), chord_suspects_, options_.sustain);
+      const sorted_rows sorted = sort_rows(rows_, runs_, chord_suspects_, options_.sustain);
       if (options_.sustain) extend_rows_by_sustain(sorted.first, out.pedals);
       store_columns(sorted, out.tempo, false, out.notes);
     }
@@ -651,12 +644,7 @@ class performance_builder {
         for_each_tick_column(out.notes, [](auto& column) { column.shrink_to_fit(); });
       }
     }
-    if (options_.note_seconds) {
-      store_seconds(out.tempo, out.notes);
-    } else {
-      out.notes.onset_s.clear();
-      out.notes.offset_s.clear();
-    }
+    store_or_clear_seconds(out.tempo, options_.note_seconds, out.notes);
     // In order already unless pedals went down on one tick or in several tracks (sorting sorted
     // spans cost 1-2 % of reading corpus/symusic).
     const auto pedal_order = [](const pedal_span& a, const pedal_span& b) {
