@@ -19,8 +19,8 @@ constexpr std::size_t key_count = std::size_t{16} * 128;  // (channel, pitch) pa
 
 /// A note as a row of 16 bytes, for sorting: the builder writes notes straight into the columns of
 /// note_columns in file order, which within a track is the order of onsets, and rows sort what is
-/// left: the chords out of order, the notes of several tracks (merged as rows, then written back),
-/// the offsets extended by the sustain pedal. The fields are packed into two words so that rows
+/// left: the chords out of order (copied out as rows) and the notes of several tracks (packed into
+/// their own two 8-byte columns, merge_runs). The fields are packed into two words so that rows
 /// compare as words: `where` holds the onset (40 bits, as midi::event's ticks), pitch, channel and
 /// the track's high 13 bits; `what` the track's low 3 bits, the offset (40 bits), velocity and
 /// release velocity, in that order from the top. Comparing `where`, then `what`, is the notes' total
@@ -37,22 +37,11 @@ struct note_row {
   /// within 0-127, channel within 0-15.
   static note_row make(tick_t onset_tick, tick_t offset_tick, std::uint8_t pitch, std::uint8_t velocity,
                        std::uint8_t release_velocity, std::uint8_t channel, std::uint16_t track) {
-    return {place(onset_tick, pitch, channel, track), kind(track, velocity) | timing(offset_tick, release_velocity)};
+    return {(static_cast<std::uint64_t>(onset_tick) << onset_shift) | (std::uint64_t{pitch} << 17U) |
+                (std::uint64_t{channel} << 13U) | (track >> 3U),
+            (std::uint64_t{track} << 61U) | (static_cast<std::uint64_t>(offset_tick) << offset_shift) |
+                (std::uint64_t{velocity} << 14U) | (std::uint64_t{release_velocity} << 7U)};
   }
-  /// The `where` of a note.
-  static std::uint64_t place(tick_t onset_tick, std::uint8_t pitch, std::uint8_t channel, std::uint16_t track) {
-    return (static_cast<std::uint64_t>(onset_tick) << onset_shift) | (std::uint64_t{pitch} << 17U) |
-           (std::uint64_t{channel} << 13U) | (track >> 3U);
-  }
-  /// The bits of `what` that a note-on writes.
-  static std::uint64_t kind(std::uint16_t track, std::uint8_t velocity) {
-    return (std::uint64_t{track} << 61U) | (std::uint64_t{velocity} << 14U);
-  }
-  /// The bits of `what` that a note-off writes.
-  static std::uint64_t timing(tick_t offset_tick, std::uint8_t release_velocity) {
-    return (static_cast<std::uint64_t>(offset_tick) << offset_shift) | (std::uint64_t{release_velocity} << 7U);
-  }
-  static constexpr std::uint64_t timing_mask = (tick_mask << offset_shift) | (0x7FU << 7U);
 
   [[nodiscard]] tick_t onset_tick() const { return static_cast<tick_t>(where >> onset_shift); }
   [[nodiscard]] std::uint8_t pitch() const { return static_cast<std::uint8_t>((where >> 17U) & 0x7FU); }
@@ -63,10 +52,6 @@ struct note_row {
   [[nodiscard]] tick_t offset_tick() const { return static_cast<tick_t>((what >> offset_shift) & tick_mask); }
   [[nodiscard]] std::uint8_t velocity() const { return static_cast<std::uint8_t>((what >> 14U) & 0x7FU); }
   [[nodiscard]] std::uint8_t release_velocity() const { return static_cast<std::uint8_t>((what >> 7U) & 0x7FU); }
-  void set_timing(tick_t offset_tick, std::uint8_t release_velocity) {
-    what = (what & ~timing_mask) | timing(offset_tick, release_velocity);
-  }
-  void set_offset_tick(tick_t offset_tick) { set_timing(offset_tick, release_velocity()); }
 };
 
 /// The total order of notes: onset, pitch, channel, track, offset, velocity, release velocity.
@@ -80,118 +65,184 @@ inline bool operator<(const note_row& a, const note_row& b) {
 /// branch, for the merges of tracks' runs, which always merge earlier tracks with later ones.
 inline bool precedes_earlier_track(const note_row& right, const note_row& left) { return right.where < left.where; }
 
-/// Calls store(i, row) for every i in [0, a.size() + b.size()) with the rows of `a` and `b` merged:
-/// two sorted runs, neither empty, those of `b` from later tracks than those of `a`. The merge runs
-/// from both ends at once and without a branch on which row comes next, as two independent chains
-/// of loads and comparisons: a chain of branches mispredicts whenever the tracks take turns
-/// irregularly. The last merge of a multi-track file (store_columns): corpus/symusic's multi-track
-/// files +5 % at the ticks level, mahler.mid +1 %; in the merge tree's other merges, which write
-/// rows, it gained nothing.
-template <class Store>
-void merge_from_both_ends(std::span<const note_row> a, std::span<const note_row> b, Store&& store) {
-  const note_row* a_first = a.data();
-  const note_row* b_first = b.data();
-  const note_row* a_last = a_first + a.size() - 1;
-  const note_row* b_last = b_first + b.size() - 1;
-  std::size_t front = 0;
-  std::size_t back = a.size() + b.size() - 1;
-  while (a_first < a_last && b_first < b_last) {  // two rows or more left in each: the ends take different rows
-    const bool from_b = precedes_earlier_track(*b_first, *a_first);
-    store(front++, *(from_b ? b_first : a_first));
-    b_first += static_cast<std::ptrdiff_t>(from_b);
-    a_first += static_cast<std::ptrdiff_t>(!from_b);
-    const bool from_a = precedes_earlier_track(*b_last, *a_last);
-    store(back--, *(from_a ? a_last : b_last));
-    a_last -= static_cast<std::ptrdiff_t>(from_a);
-    b_last -= static_cast<std::ptrdiff_t>(!from_a);
+/// The tick columns of note_columns as raw pointers, for stores in a loop: through the vectors,
+/// every byte store would reload every vector's data pointer (a uint8_t store may alias anything).
+/// Filling each column by push_back instead was 5 % slower.
+struct column_pointers {
+  tick_t* __restrict onset_tick;
+  tick_t* __restrict offset_tick;
+  std::uint8_t* __restrict pitch;
+  std::uint8_t* __restrict velocity;
+  std::uint8_t* __restrict release_velocity;
+  std::uint8_t* __restrict channel;
+  std::uint16_t* __restrict track;
+
+  static column_pointers of(note_columns& notes) {
+    return {notes.onset_tick.data(),       notes.offset_tick.data(), notes.pitch.data(), notes.velocity.data(),
+            notes.release_velocity.data(), notes.channel.data(),     notes.track.data()};
   }
-  while (a_first <= a_last && b_first <= b_last) {
-    store(front++, precedes_earlier_track(*b_first, *a_first) ? *b_first++ : *a_first++);
+  /// Note i as a row; its fields must fit one (see note_row::make).
+  [[nodiscard]] note_row row(std::size_t i) const {
+    return note_row::make(onset_tick[i], offset_tick[i], pitch[i], velocity[i], release_velocity[i], channel[i],
+                          track[i]);
   }
-  for (; a_first <= a_last; ++a_first) store(front++, *a_first);
-  for (; b_first <= b_last; ++b_first) store(front++, *b_first);
-}
-
-/// Whether a row placed at `b_where` (note_row::where), after the row `a` in a run sorted by onset,
-/// may sort before it: only when struck together with it at no higher pitch (a tie on the pitch is
-/// settled by the full comparison). As onsets do not decrease along the run, one comparison of
-/// the words' onset and pitch bits says it, without a branch on each test.
-inline bool may_precede(const note_row& a, std::uint64_t b_where) { return (b_where >> 17U) <= (a.where >> 17U); }
-
-/// Sorts the chord of rows[i] (the rows around it with its onset, within [begin, end)) in place
-/// and returns its end.
-std::size_t sort_chord(std::span<note_row> rows, std::size_t begin, std::size_t end, std::size_t i) {
-  const tick_t onset = rows[i].onset_tick();
-  std::size_t first = i;
-  while (first > begin && rows[first - 1].onset_tick() == onset) --first;
-  std::size_t last = i + 1;
-  while (last < end && rows[last].onset_tick() == onset) ++last;
-  std::sort(rows.begin() + static_cast<std::ptrdiff_t>(first), rows.begin() + static_cast<std::ptrdiff_t>(last));
-  return last;
-}
-
-/// Sorts rows sorted by onset into their total order: only notes struck together can be out of
-/// order, and each chord that is gets sorted in place. O(n log g) for chords of g notes: hostile
-/// input (100k notes on one tick) cannot make this quadratic.
-void sort_chords(std::span<note_row> rows) {
-  for (std::size_t i = 1; i < rows.size(); ++i) {
-    if (may_precede(rows[i - 1], rows[i].where) && rows[i] < rows[i - 1]) i = sort_chord(rows, 0, rows.size(), i);
+  [[nodiscard]] tick_t onset(std::size_t i) const { return onset_tick[i]; }
+  void prefetch(std::size_t i) const {
+    __builtin_prefetch(onset_tick + i);
+    __builtin_prefetch(offset_tick + i);
+    __builtin_prefetch(pitch + i);
+    __builtin_prefetch(velocity + i);
+    __builtin_prefetch(release_velocity + i);
+    __builtin_prefetch(channel + i);
+    __builtin_prefetch(track + i);
   }
-}
-
-/// The same for runs of rows (`bounds`: the first row of each run, then the end), looking only at
-/// the rows that the builder found may_precede the row before them (`suspects`, ascending). These
-/// are few (corpus/symusic 3 % of the rows, ASAP 0.3 %), and a pass over all the rows, which have
-/// left the cache by then, took 4-6 % of reading corpus/symusic.
-void sort_chords(std::span<note_row> rows, std::span<const std::size_t> bounds,
-                 std::span<const std::uint32_t> suspects) {
-  std::size_t run = 0;
-  std::size_t sorted_until = 0;  // the end of the last chord sorted
-  for (const std::size_t i : suspects) {
-    while (bounds[run + 1] <= i) ++run;
-    if (i == bounds[run] || i < sorted_until || !(rows[i] < rows[i - 1])) continue;  // a run's first row, or in order
-    sorted_until = sort_chord(rows, bounds[run], bounds[run + 1], i);
+  // Inlined into each loop that stores: as a call, ASAP seconds -11 %.
+  [[gnu::always_inline]] void store(std::size_t i, const note_row& row) const {
+    onset_tick[i] = row.onset_tick();
+    offset_tick[i] = row.offset_tick();
+    pitch[i] = row.pitch();
+    velocity[i] = row.velocity();
+    release_velocity[i] = row.release_velocity();
+    channel[i] = row.channel();
+    track[i] = row.track();
   }
-}
-
-/// Rows in their total order: `first`, or `first` and `second` merged.
-struct sorted_rows {
-  std::span<note_row> first;
-  std::span<note_row> second;
 };
 
-/// Merges the sorted rows a[0, a_size) and b[0, b_size), those of later tracks, into
-/// out[0, a_size + b_size), front to back. `a` lies apart from `out`; `b` lies apart too, or at
-/// out + a_size: then, once `a` is used up, the rest of `b` is already in place.
-void merge_forward(const note_row* a, std::size_t a_size, const note_row* b, std::size_t b_size, note_row* out) {
-  const note_row* const a_end = a + a_size;
-  const note_row* const b_end = b + b_size;
-  while (a != a_end && b != b_end) {
-    if (precedes_earlier_track(*b, *a)) {
-      *out++ = *b++;
-    } else {
-      *out++ = *a++;
-    }
-  }
-  out = std::copy(a, a_end, out);
-  if (out != b) std::copy(b, b_end, out);
+/// Calls visit(column) for each tick column of `notes` (all but the seconds).
+template <class Visit>
+void for_each_tick_column(note_columns& notes, Visit&& visit) {
+  visit(notes.onset_tick);
+  visit(notes.offset_tick);
+  visit(notes.pitch);
+  visit(notes.velocity);
+  visit(notes.release_velocity);
+  visit(notes.channel);
+  visit(notes.track);
 }
 
-/// Merges the sorted rows out[0, a_size) and b[0, b_size), those of later tracks, into
-/// out[0, a_size + b_size), back to front, so that the head of the first run stays in place once
-/// `b` is used up. `b` lies apart.
-void merge_backward(note_row* out, std::size_t a_size, const note_row* b, std::size_t b_size) {
-  note_row* a_end = out + a_size;
-  const note_row* b_end = b + b_size;
-  note_row* to = a_end + b_size;
-  while (a_end != out && b_end != b) {
-    if (precedes_earlier_track(*(b_end - 1), *(a_end - 1))) {
-      *--to = *--a_end;
+/// Sizes the tick columns to `n` notes.
+void resize_tick_columns(note_columns& notes, std::size_t n) {
+  for_each_tick_column(notes, [n](auto& column) { column.resize(n); });
+}
+
+/// Rows kept as two arrays of words, `where[i]` and `what[i]` for row i. The merge of several
+/// tracks' notes packs each note into the two 8-byte columns of its own place (onset_tick holds its
+/// `where`, offset_tick its `what`, bit for bit), so that no copy of the notes sits beside the
+/// columns, only the merge's buffer, which is rows of this kind too.
+struct packed_rows {
+  std::uint64_t* where;
+  std::uint64_t* what;
+
+  /// The two 8-byte columns of `columns` as rows (tick_t is int64_t, which uint64_t may alias).
+  static packed_rows in(const column_pointers& columns) {
+    return {reinterpret_cast<std::uint64_t*>(columns.onset_tick),
+            reinterpret_cast<std::uint64_t*>(columns.offset_tick)};
+  }
+  [[nodiscard]] note_row row(std::size_t i) const { return {where[i], what[i]}; }
+  [[nodiscard]] tick_t onset(std::size_t i) const { return static_cast<tick_t>(where[i] >> note_row::onset_shift); }
+  void store(std::size_t i, const note_row& row) const {
+    where[i] = row.where;
+    what[i] = row.what;
+  }
+  void prefetch(std::size_t i) const {
+    __builtin_prefetch(where + i);
+    __builtin_prefetch(what + i);
+  }
+  [[nodiscard]] packed_rows operator+(std::size_t k) const { return {where + k, what + k}; }
+  [[nodiscard]] packed_rows operator-(std::size_t k) const { return {where - k, what - k}; }
+};
+
+/// Copies rows [0, n) of `from` to `to`, which do not overlap.
+void copy_rows(packed_rows from, std::size_t n, packed_rows to) {
+  std::copy_n(from.where, n, to.where);
+  std::copy_n(from.what, n, to.what);
+}
+
+/// Where a merge writes its rows, one after the other from `at` on (`forward`) or down from it:
+/// into rows.
+template <bool forward>
+struct rows_out {
+  packed_rows at;
+
+  void put(const note_row& row) {
+    if constexpr (forward) {
+      at.store(0, row);
+      at = at + 1;
     } else {
-      *--to = *--b_end;
+      at = at - 1;
+      at.store(0, row);
     }
   }
-  std::copy_backward(b, b_end, to);
+  /// Puts rows [0, n) of `from`, which does not overlap the output.
+  void put_all(packed_rows from, std::size_t n) {
+    if constexpr (!forward) at = at - n;
+    copy_rows(from, n, at);
+    if constexpr (forward) at = at + n;
+  }
+};
+
+/// The same into the columns, from note `at` on or down from it: the last merge writes the notes
+/// back. A row is put at most where it was read from, after the reading.
+template <bool forward>
+struct columns_out {
+  const column_pointers& columns;
+  std::size_t at;
+
+  void put(const note_row& row) {
+    if constexpr (forward) {
+      columns.store(at++, row);
+    } else {
+      columns.store(--at, row);
+    }
+  }
+  void put_all(packed_rows from, std::size_t n) {
+    if constexpr (forward) {
+      for (std::size_t k = 0; k < n; ++k) put(from.row(k));
+    } else {
+      for (std::size_t k = n; k > 0; --k) put(from.row(k - 1));
+    }
+  }
+};
+
+/// Merges the sorted rows a[0, a_size) and b[0, b_size), those of later tracks, putting them into
+/// `out` (rows_out or columns_out) front to back. `a` lies apart from the output; `b` lies apart
+/// too, or in the output's place for rows a_size and on: then, with `b_in_place`, the rows of `b`
+/// left once `a` is used up are not put again.
+template <class Out>
+void merge_forward(packed_rows a, std::size_t a_size, packed_rows b, std::size_t b_size, Out out, bool b_in_place) {
+  const std::uint64_t* const a_end = a.where + a_size;
+  const std::uint64_t* const b_end = b.where + b_size;
+  while (a.where != a_end && b.where != b_end) {
+    if (precedes_earlier_track(b.row(0), a.row(0))) {
+      out.put(b.row(0));
+      b = b + 1;
+    } else {
+      out.put(a.row(0));
+      a = a + 1;
+    }
+  }
+  out.put_all(a, static_cast<std::size_t>(a_end - a.where));
+  if (!b_in_place) out.put_all(b, static_cast<std::size_t>(b_end - b.where));
+}
+
+/// The same back to front, into `out` set one past the output's last row. `b` lies apart from the
+/// output; `a` lies apart too, or in the output's place for rows below a_size: then, with
+/// `a_in_place`, the head of `a` left once `b` is used up is not put again.
+template <class Out>
+void merge_backward(packed_rows a, std::size_t a_size, packed_rows b, std::size_t b_size, Out out, bool a_in_place) {
+  packed_rows a_end = a + a_size;  // one past the last row of each left to merge
+  packed_rows b_end = b + b_size;
+  while (a_end.where != a.where && b_end.where != b.where) {
+    if (precedes_earlier_track((b_end - 1).row(0), (a_end - 1).row(0))) {
+      a_end = a_end - 1;
+      out.put(a_end.row(0));
+    } else {
+      b_end = b_end - 1;
+      out.put(b_end.row(0));
+    }
+  }
+  out.put_all(b, static_cast<std::size_t>(b_end.where - b.where));
+  if (!a_in_place) out.put_all(a, static_cast<std::size_t>(a_end.where - a.where));
 }
 
 /// Where a merged range of rows lies: in the rows themselves or in the merge buffer.
@@ -227,14 +278,6 @@ std::size_t split_runs(std::span<const std::size_t> bounds, std::size_t lo, std:
   return mid;
 }
 
-/// The rows sort_rows uses beyond the rows themselves, as a buffer, for the runs `bounds` (the
-/// first row of each non-empty run, then the end; more than one run): half the rows or more.
-std::size_t merge_room(std::span<const std::size_t> bounds, bool whole) {
-  if (bounds.size() == 3 && !whole) return 0;  // two runs: store_columns merges them
-  const std::size_t middle = bounds[split_runs(bounds, 0, bounds.size() - 1)];
-  return std::max(middle, bounds.back() - middle);
-}
-
 /// Appends the merge tree of the runs [lo, hi) (`bounds`: the first row of each run, then the end)
 /// to `tree`, children before their parent, and returns its root. Each node splits its runs where
 /// the rows come nearest to halves, so that a long track is moved by fewer merges than a short one
@@ -258,10 +301,10 @@ std::uint32_t plan_merge(std::span<const std::size_t> bounds, std::size_t lo, st
 
 /// Merges the runs of tree[index] into `to`, each row moved once per level. The buffer holds row r
 /// at buffer[r - base]; this merge uses the buffer's rows [first - base, last - base) only.
-void merge_into(std::span<const merge_node> tree, std::uint32_t index, place to, note_row* rows, note_row* buffer,
+void merge_into(std::span<const merge_node> tree, std::uint32_t index, place to, packed_rows rows, packed_rows buffer,
                 std::size_t base) {
   const merge_node& node = tree[index];
-  if (node.is_run()) return;  // staged in the rows, and asked for there only (see `reachable`)
+  if (node.is_run()) return;  // in the rows, and asked for there only (see `reachable`)
   const merge_node& left = tree[node.left];
   const merge_node& right = tree[node.right];
   const place other = other_than(to);
@@ -274,55 +317,150 @@ void merge_into(std::span<const merge_node> tree, std::uint32_t index, place to,
   const std::size_t right_size = node.last - node.middle;
   if (left.reaches(other) && right.reaches(to)) {  // the right run's tail may stay in place
     merge_children(other, to);
-    merge_forward(at(other, node.first), left_size, at(to, node.middle), right_size, at(to, node.first));
+    merge_forward(at(other, node.first), left_size, at(to, node.middle), right_size, rows_out<true>{at(to, node.first)},
+                  true);
   } else if (left.reaches(to) && right.reaches(other)) {  // the left run's head may stay in place
     merge_children(to, other);
-    merge_backward(at(to, node.first), left_size, at(other, node.middle), right_size);
+    merge_backward(at(to, node.first), left_size, at(other, node.middle), right_size,
+                   rows_out<false>{at(to, node.last)}, true);
   } else if (left.reaches(other)) {  // the right run reaches `other` only
     merge_children(other, other);
-    merge_forward(at(other, node.first), left_size, at(other, node.middle), right_size, at(to, node.first));
+    merge_forward(at(other, node.first), left_size, at(other, node.middle), right_size,
+                  rows_out<true>{at(to, node.first)}, false);
   } else {  // both reach `to` only: the left one is moved out of the way
     merge_children(to, to);
-    std::copy(at(to, node.first), at(to, node.middle), at(other, node.first));
-    merge_forward(at(other, node.first), left_size, at(to, node.middle), right_size, at(to, node.first));
+    copy_rows(at(to, node.first), left_size, at(other, node.first));
+    merge_forward(at(other, node.first), left_size, at(to, node.middle), right_size, rows_out<true>{at(to, node.first)},
+                  true);
   }
 }
 
-/// Sorts rows (sort_chords, then a merge of the runs) and returns them in place: as one sorted run,
-/// or, for a file with notes in two tracks, as two sorted runs left for store_columns to merge
-/// (unless `whole`). `runs` holds the first row of each run (a track's notes, none empty; more than
-/// one), then the end; `chord_suspects` the rows that may be out of order in their chord (see
-/// sort_chords). `staged` has room for merge_room(runs, whole) more rows. The runs are merged
-/// along a weight-balanced tree (plan_merge), each merge writing to the rows or the buffer, where
-/// its children are not: on corpus/symusic's multi-track files a row now moves 1.9 times against
-/// 3.4 for merges in passes of pairs, which copied the odd run and often the result back (mahler.mid
-/// 3.6 against 4.0). The time follows less than the work (ticks level: +2 % on those files, none
-/// on mahler.mid; bench/README.md).
-sorted_rows sort_rows(std::vector<note_row>& staged, std::span<const std::size_t> runs,
-                      std::span<const std::uint32_t> chord_suspects, bool whole) {
-  sort_chords(staged, runs, chord_suspects);
-  const std::size_t n = staged.size();
-  if (std::is_sorted(staged.begin(), staged.end())) return {staged, {}};
+/// The memory a read sorts its notes with, kept from read to read by a performance_reader.
+struct sort_buffers {
+  std::vector<note_row> chord;       // a chord's notes out of order, as rows (sort_chord)
+  std::vector<std::uint64_t> merge;  // the merge of several tracks' notes (merge_runs)
+};
+
+// The chords' sort works on notes as columns (column_pointers) or packed in place (packed_rows),
+// which both give row(i), onset(i), store(i, row) and prefetch(i).
+
+/// The chord of note i: the notes in [lo, hi) around it struck on its tick, as [first, last).
+template <class Rows>
+std::pair<std::size_t, std::size_t> chord_of(const Rows& rows, std::size_t i, std::size_t lo, std::size_t hi) {
+  const tick_t onset = rows.onset(i);
+  std::size_t first = i;
+  while (first > lo && rows.onset(first - 1) == onset) --first;
+  std::size_t last = i + 1;
+  while (last < hi && rows.onset(last) == onset) ++last;
+  return {first, last};
+}
+
+/// Sorts the notes [first, last) into their total order, as rows in `chord` (a buffer).
+template <class Rows>
+void sort_chord(const Rows& rows, std::pair<std::size_t, std::size_t> range, std::vector<note_row>& chord) {
+  const auto [first, last] = range;
+  chord.clear();
+  for (std::size_t j = first; j < last; ++j) chord.push_back(rows.row(j));
+  std::sort(chord.begin(), chord.end());
+  for (std::size_t j = first; j < last; ++j) rows.store(j, chord[j - first]);
+}
+
+/// Sorts runs of notes sorted by onset (`runs`: the first note of each run, then the end) into
+/// their total order: only notes struck together can be out of order, and only where the builder
+/// found that a note may sort before the one before it (`suspects`, ascending; ASAP 0.3 % of the
+/// notes, corpus/symusic 3 %). Each chord out of order is sorted as rows in `chord` (a buffer).
+/// O(n + s log g) for s suspects in chords of g notes: hostile input (100k notes on one tick)
+/// cannot make this quadratic.
+template <class Rows>
+void sort_chords(const Rows& rows, std::span<const std::size_t> runs, std::span<const std::uint32_t> suspects,
+                 std::vector<note_row>& chord) {
+  constexpr std::size_t prefetch_distance = 8;
+  std::size_t run = 0;
+  std::size_t sorted_until = 0;  // the end of the last chord sorted
+  for (std::size_t k = 0; k < suspects.size(); ++k) {
+    // The notes have left the cache by now: ask for the suspects ahead while this one is looked at
+    // (the 24 h take, 3,172 suspects: ticks +2-3 %).
+    if (k + prefetch_distance < suspects.size()) rows.prefetch(suspects[k + prefetch_distance]);
+    const std::uint32_t i = suspects[k];
+    while (runs[run + 1] <= i) ++run;
+    // A run's first note, or one in order.
+    if (i == runs[run] || i < sorted_until || !(rows.row(i) < rows.row(i - 1))) continue;
+    const auto chord_range = chord_of(rows, i - 1, std::max(sorted_until, runs[run]), runs[run + 1]);
+    sort_chord(rows, chord_range, chord);
+    sorted_until = chord_range.second;
+  }
+}
+
+/// Merges the notes of several tracks into their total order, in the columns. `runs` holds the first
+/// note of each run (a track's notes in their order, none empty; more than one), then the end. The
+/// notes are packed in place into their two 8-byte columns (packed_rows) and merged along a
+/// weight-balanced tree (plan_merge), each merge writing to the columns or the buffer, where its
+/// children are not; the last merge reads one half from the buffer and the other where it lies,
+/// and writes the notes back as columns. Beside the columns this takes `buffer` (16 bytes a row) for
+/// about half the notes, or for the smaller half of two tracks, and nothing else: the notes copied
+/// out as rows for the merge took 16 bytes a note and the buffer half as much again.
+void merge_runs(note_columns& notes, std::span<const std::size_t> runs, std::span<const std::uint32_t> chord_suspects,
+                sort_buffers& buffers) {
+  const auto columns = column_pointers::of(notes);
+  const std::size_t n = runs.back();
+  const packed_rows rows = packed_rows::in(columns);
+  for (std::size_t i = 0; i < n; ++i) rows.store(i, columns.row(i));
+  sort_chords(rows, runs, chord_suspects, buffers.chord);
+  // Each run is in order: all are unless a run's first note sorts before the last of the run before.
+  bool in_order = true;
+  for (std::size_t k = 1; k + 1 < runs.size(); ++k) in_order &= !(rows.row(runs[k]) < rows.row(runs[k] - 1));
+  if (in_order) {
+    columns_out<true>{columns, 0}.put_all(rows, n);
+    return;
+  }
   std::vector<merge_node> tree;
   tree.reserve(2 * runs.size());
   const merge_node root = tree[plan_merge(runs, 0, runs.size() - 1, tree)];
+  const merge_node& left = tree[root.left];
+  const merge_node& right = tree[root.right];
   const std::size_t middle = root.middle;
-  if (runs.size() == 3 && !whole) return {std::span(staged).first(middle), std::span(staged).subspan(middle)};
-  // The buffer is the rows' spare capacity, which the builder reserves with them (rows_of): a
-  // buffer of its own for every multi-track file changed the heap's pattern enough for glibc to
-  // return the memory to the kernel after every read (mahler.mid: 256,000 page faults against
-  // 2,000), and growing the rows now would hold old and new rows at once.
-  staged.resize(n + merge_room(runs, whole));  // within the capacity the rows do not move
-  note_row* const buffer = staged.data() + n;
-  const std::span<note_row> rows = std::span(staged).first(n);
-  // The two halves end in the rows, one after the other, each with the buffer to itself.
-  merge_into(tree, root.left, place::rows, rows.data(), buffer, 0);
-  merge_into(tree, root.right, place::rows, rows.data(), buffer, middle);
-  if (!whole) return {rows.first(middle), rows.subspan(middle)};
-  // The last merge as merge_into's copy case, which keeps the buffer at half the rows or so.
-  std::copy(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(middle), buffer);
-  merge_forward(buffer, middle, rows.data() + middle, n - middle, rows.data());
-  return {rows, {}};
+  // Each half is merged with the buffer's first rows to itself, as many as it holds (none for a
+  // single run). The half that ends in the buffer is merged last, the other first: a half that can
+  // end there without a copy (see merge_node::reachable), else the smaller one, copied there.
+  const auto own_room = [](const merge_node& half, std::size_t size) { return half.is_run() ? 0 : size; };
+  const std::size_t left_room = own_room(left, middle);
+  const std::size_t right_room = own_room(right, n - middle);
+  enum class in_buffer : std::uint8_t { left_half, right_half, smaller_half_copied };
+  in_buffer last = in_buffer::smaller_half_copied;
+  std::size_t room = std::max({left_room, right_room, std::min(middle, n - middle)});
+  if (right.reaches(place::buffer) && std::max(left_room, n - middle) <= room) {
+    last = in_buffer::right_half;
+    room = std::max(left_room, n - middle);
+  }
+  if (left.reaches(place::buffer) && std::max(right_room, middle) <= room) {
+    last = in_buffer::left_half;
+    room = std::max(right_room, middle);
+  }
+  buffers.merge.resize(2 * room);
+  const packed_rows buffer{buffers.merge.data(), buffers.merge.data() + room};
+  switch (last) {
+    case in_buffer::left_half:
+      merge_into(tree, root.right, place::rows, rows, buffer, middle);
+      merge_into(tree, root.left, place::buffer, rows, buffer, 0);
+      merge_forward(buffer, middle, rows + middle, n - middle, columns_out<true>{columns, 0}, false);
+      break;
+    case in_buffer::right_half:
+      merge_into(tree, root.left, place::rows, rows, buffer, 0);
+      merge_into(tree, root.right, place::buffer, rows, buffer, middle);
+      merge_backward(rows, middle, buffer, n - middle, columns_out<false>{columns, n}, false);
+      break;
+    case in_buffer::smaller_half_copied:
+      merge_into(tree, root.left, place::rows, rows, buffer, 0);
+      merge_into(tree, root.right, place::rows, rows, buffer, middle);
+      if (middle <= n - middle) {
+        copy_rows(rows, middle, buffer);
+        merge_forward(buffer, middle, rows + middle, n - middle, columns_out<true>{columns, 0}, false);
+      } else {
+        copy_rows(rows + middle, n - middle, buffer);
+        merge_backward(rows, middle, buffer, n - middle, columns_out<false>{columns, n}, false);
+      }
+      break;
+  }
 }
 
 /// Gives every note its onset and offset in seconds.
@@ -343,116 +481,9 @@ void store_or_clear_seconds(const tempo_map& tempo, bool with_seconds, note_colu
   }
 }
 
-/// The tick columns of note_columns as raw pointers, for stores in a loop: through the vectors,
-/// every byte store would reload every vector's data pointer (a uint8_t store may alias anything).
-/// Filling each column by push_back instead was 5 % slower.
-struct column_pointers {
-  tick_t* __restrict onset_tick;
-  tick_t* __restrict offset_tick;
-  std::uint8_t* __restrict pitch;
-  std::uint8_t* __restrict velocity;
-  std::uint8_t* __restrict release_velocity;
-  std::uint8_t* __restrict channel;
-  std::uint16_t* __restrict track;
-
-  static column_pointers of(note_columns& notes) {
-    return {notes.onset_tick.data(),       notes.offset_tick.data(), notes.pitch.data(), notes.velocity.data(),
-            notes.release_velocity.data(), notes.channel.data(),     notes.track.data()};
-  }
-  // Inlined into each loop that stores: as a call, ASAP seconds -11 %.
-  [[gnu::always_inline]] void store(std::size_t i, const note_row& row) const {
-    onset_tick[i] = row.onset_tick();
-    offset_tick[i] = row.offset_tick();
-    pitch[i] = row.pitch();
-    velocity[i] = row.velocity();
-    release_velocity[i] = row.release_velocity();
-    channel[i] = row.channel();
-    track[i] = row.track();
-  }
-};
-
-/// Calls visit(column) for each tick column of `notes` (all but the seconds).
-template <class Visit>
-void for_each_tick_column(note_columns& notes, Visit&& visit) {
-  visit(notes.onset_tick);
-  visit(notes.offset_tick);
-  visit(notes.pitch);
-  visit(notes.velocity);
-  visit(notes.release_velocity);
-  visit(notes.channel);
-  visit(notes.track);
-}
-
-/// Sizes the tick columns to `n` notes.
-void resize_tick_columns(note_columns& notes, std::size_t n) {
-  for_each_tick_column(notes, [n](auto& column) { column.resize(n); });
-}
-
-/// Note i of the columns as a row; its fields must fit one (see note_row::make).
-note_row row_of(const note_columns& notes, std::size_t i) {
-  return note_row::make(notes.onset_tick[i], notes.offset_tick[i], notes.pitch[i], notes.velocity[i],
-                        notes.release_velocity[i], notes.channel[i], notes.track[i]);
-}
-
-/// The notes of the columns as rows, in the same order, with room for `spare` more.
-void rows_of(const note_columns& notes, std::vector<note_row>& rows, std::size_t spare = 0) {
-  rows.reserve(notes.size() + spare);
-  rows.resize(notes.size());
-  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = row_of(notes, i);
-}
-
-/// Writes rows into the note columns, with their times in seconds if `with_seconds`: the sorted
-/// runs `rows.first` and `rows.second` merged (the final pass of sort_rows's merge, spared a pass
-/// over memory).
-void store_columns(sorted_rows rows, const tempo_map& tempo, bool with_seconds, note_columns& notes) {
-  const std::size_t n = rows.first.size() + rows.second.size();
-  resize_tick_columns(notes, n);
-  const auto columns = column_pointers::of(notes);
-  const auto store = [&](std::size_t i, const note_row& row) __attribute__((always_inline)) { columns.store(i, row); };
-  if (rows.first.empty() || rows.second.empty()) {  // the common case, notes in one track: a loop of its own
-    const std::span<const note_row> only = rows.second.empty() ? rows.first : rows.second;
-    for (std::size_t i = 0; i < n; ++i) store(i, only[i]);
-  } else {
-    merge_from_both_ends(rows.first, rows.second, store);
-  }
-  store_or_clear_seconds(tempo, with_seconds, notes);
-}
-
-/// Sorts notes sorted by onset into their total order, in the columns: only notes struck together
-/// can be out of order, and only where the builder found that a note may sort before the one
-/// before it (`suspects`, ascending; ASAP 0.3 % of the notes, corpus/symusic 3 %). Each chord out of
-/// order is sorted as rows in `chord` (a buffer). O(n + s log g) for s suspects in chords of g notes:
-/// hostile input (100k notes on one tick) cannot make this quadratic.
-void sort_chords(note_columns& notes, std::span<const std::uint32_t> suspects, std::vector<note_row>& chord) {
-  constexpr std::size_t prefetch_distance = 8;
-  const std::size_t n = notes.size();
-  std::size_t sorted_until = 0;  // the end of the last chord sorted
-  for (std::size_t k = 0; k < suspects.size(); ++k) {
-    // The columns have left the cache by now, and each suspect reads seven of them: ask for the
-    // suspects ahead while this one is looked at (the 24 h take, 3,172 suspects: ticks +2-3 %).
-    if (k + prefetch_distance < suspects.size()) {
-      const std::size_t ahead = suspects[k + prefetch_distance];
-      for_each_tick_column(notes, [ahead](const auto& column) { __builtin_prefetch(column.data() + ahead); });
-    }
-    const std::uint32_t i = suspects[k];
-    if (i == 0 || i < sorted_until || !(row_of(notes, i) < row_of(notes, i - 1))) continue;
-    const tick_t onset = notes.onset_tick[i];
-    std::size_t first = i - 1;
-    while (first > sorted_until && notes.onset_tick[first - 1] == onset) --first;
-    std::size_t last = i + 1;
-    while (last < n && notes.onset_tick[last] == onset) ++last;
-    chord.clear();
-    for (std::size_t j = first; j < last; ++j) chord.push_back(row_of(notes, j));
-    std::sort(chord.begin(), chord.end());
-    const auto columns = column_pointers::of(notes);
-    for (std::size_t j = first; j < last; ++j) columns.store(j, chord[j - first]);
-    sorted_until = last;
-  }
-}
-
-/// Extends the offsets of rows in their total order while the sustain pedal of their channel is
-/// down (see performance_options::sustain), and restores the order.
-void extend_rows_by_sustain(std::span<note_row> rows, std::span<const pedal_span> pedals) {
+/// Extends the offsets of notes in their total order while the sustain pedal of their channel is
+/// down (see performance_options::sustain), and restores the order (`chord`: a buffer).
+void extend_offsets_by_sustain(note_columns& notes, std::span<const pedal_span> pedals, std::vector<note_row>& chord) {
   // Sustain held on each channel, as disjoint spans (touching or overlapping spans of several
   // tracks merged), sorted by onset.
   std::array<std::vector<std::pair<tick_t, tick_t>>, 16> held;
@@ -473,19 +504,28 @@ void extend_rows_by_sustain(std::span<note_row> rows, std::span<const pedal_span
   }
   // Walking backwards, next_onset holds the next onset of the same key on the same channel.
   std::vector<tick_t> next_onset(key_count, std::numeric_limits<tick_t>::max());
-  for (std::size_t i = rows.size(); i-- > 0;) {
-    note_row& row = rows[i];
-    const std::size_t key = row.channel() * 128U + row.pitch();
-    const auto& spans = held[row.channel()];
-    const tick_t released = row.offset_tick();
+  for (std::size_t i = notes.size(); i-- > 0;) {
+    const std::uint8_t channel = notes.channel[i];
+    const std::size_t key = channel * 128U + notes.pitch[i];
+    const auto& spans = held[channel];
+    const tick_t released = notes.offset_tick[i];
     auto it = std::upper_bound(spans.begin(), spans.end(), released,
                                [](tick_t t, const std::pair<tick_t, tick_t>& s) { return t < s.first; });
     if (it != spans.begin() && released < std::prev(it)->second) {
-      row.set_offset_tick(std::max(released, std::min(std::prev(it)->second, next_onset[key])));
+      notes.offset_tick[i] = std::max(released, std::min(std::prev(it)->second, next_onset[key]));
     }
-    next_onset[key] = row.onset_tick();
+    next_onset[key] = notes.onset_tick[i];
   }
-  sort_chords(rows);  // a changed offset can reorder notes that tie on everything before it
+  // A changed offset can reorder notes that tie on everything before it.
+  const auto columns = column_pointers::of(notes);
+  for (std::size_t i = 1; i < notes.size(); ++i) {
+    if (columns.onset(i) == columns.onset(i - 1) && columns.pitch[i] <= columns.pitch[i - 1] &&
+        columns.row(i) < columns.row(i - 1)) {
+      const auto chord_range = chord_of(columns, i, 0, notes.size());
+      sort_chord(columns, chord_range, chord);
+      i = chord_range.second;
+    }
+  }
 }
 
 /// Throws continuo::error unless note i fits a note_row, as every note read from a file does:
@@ -508,8 +548,8 @@ void check_packs(const note_columns& notes, std::size_t i) {
 class performance_builder {
  public:
   performance_builder(performance& out, const performance_options& options, std::span<const std::uint8_t> input,
-                      std::vector<note_row>& rows)
-      : out_(out), options_(options), input_(input.data()), input_size_(input.size()), rows_(rows) {
+                      sort_buffers& buffers)
+      : out_(out), options_(options), input_(input.data()), input_size_(input.size()), buffers_(buffers) {
     // Piano recordings hold about a note per 12 bytes (ASAP: 12.0 is the median): room for that many
     // notes spares most files a reallocation, files with fewer notes waste at most 1.83 times their
     // size, and the reserve stops at 4 Mi notes (92 MiB, ten 24-hour takes): a huge file of anything
@@ -609,10 +649,10 @@ class performance_builder {
   }
 
   /// Completes the performance after the last track: time model, order, seconds. With
-  /// `release_rows` (a one-shot read, whose buffers nobody reuses) the rows that sorted the notes of
-  /// several tracks are freed before the seconds columns are allocated: the read's peak memory is
-  /// then the rows and the tick columns, or all the columns, never more.
-  void finish(read_status status, bool release_rows) {
+  /// `release_buffers` (a one-shot read, whose buffers nobody reuses) the buffer that merged the
+  /// notes of several tracks is freed before the seconds columns are allocated: the read's peak
+  /// memory is then the buffer and the tick columns, or all the columns, never more.
+  void finish(read_status status, bool release_buffers) {
     auto& out = out_;
     std::stable_sort(tempo_changes_.begin(), tempo_changes_.end(),
                      [](const tempo_change& a, const tempo_change& b) { return a.tick < b.tick; });
@@ -621,21 +661,15 @@ class performance_builder {
     resize_tick_columns(out.notes, count_);
     runs_.push_back(count_);
     runs_.erase(std::unique(runs_.begin(), runs_.end()), runs_.end());  // the tracks without notes
-    if (runs_.size() <= 2) {  // notes in one track at most: in order of onset already
-      sort_chords(out.notes, chord_suspects_, rows_);
-      if (options_.sustain) {
-        rows_of(out.notes, rows_);
-        extend_rows_by_sustain(rows_, out.pedals);
-        store_columns({rows_, {}}, out.tempo, false, out.notes);
-      }
-    } else {  // the tracks' notes merged as rows, with room for the merge's buffer (sort_rows)
-      rows_of(out.notes, rows_, merge_room(runs_, options_.sustain));
-      const sorted_rows sorted = sort_rows(rows_, runs_, chord_suspects_, options_.sustain);
-      if (options_.sustain) extend_rows_by_sustain(sorted.first, out.pedals);
-      store_columns(sorted, out.tempo, false, out.notes);
+    // Each track's notes are in order of onset already, in a run of their own.
+    if (runs_.size() > 2) {
+      merge_runs(out.notes, runs_, chord_suspects_, buffers_);
+    } else {
+      sort_chords(column_pointers::of(out.notes), runs_, chord_suspects_, buffers_.chord);
     }
-    if (release_rows) {
-      std::vector<note_row>().swap(rows_);
+    if (options_.sustain) extend_offsets_by_sustain(out.notes, out.pedals, buffers_.chord);
+    if (release_buffers) {
+      std::vector<std::uint64_t>().swap(buffers_.merge);
       // The room reserved but not filled would stay with the performance for as long as it lives
       // (a file of 24 bytes a note: half its tick columns). Past half the notes, the columns are
       // copied to their size, one at a time, before the seconds columns are allocated; a smaller
@@ -872,7 +906,7 @@ class performance_builder {
   std::uint64_t last_onset_pitch_ = 0;         // the last note's onset tick << 7 | pitch
   std::vector<std::size_t> runs_;              // first note of each track: each run is sorted by onset
   std::vector<std::uint32_t> chord_suspects_;  // notes that may sort before the note before them
-  std::vector<note_row>& rows_;                // to sort and extend notes as rows (the caller's buffer)
+  sort_buffers& buffers_;                      // the caller's
   // Open notes of each (channel, pitch): singly linked lists through offset_tick (see next_of).
   std::array<std::uint32_t, key_count> head_{};
   std::array<std::uint32_t, key_count> tail_{};
@@ -899,32 +933,32 @@ void clear_keeping_memory(performance& perf) {
   perf = std::move(fresh);
 }
 
-/// Reads `bytes` into an empty `out`, staging notes in `rows` (freed at the end unless `keep_rows`).
-void read_into(std::span<const std::uint8_t> bytes, const performance_options& options, std::vector<note_row>& rows,
-               bool keep_rows, performance& out) {
-  performance_builder builder(out, options, bytes, rows);
+/// Reads `bytes` into an empty `out`, sorting notes with `buffers` (the merge's freed at the end
+/// unless `keep_buffers`).
+void read_into(std::span<const std::uint8_t> bytes, const performance_options& options, sort_buffers& buffers,
+               bool keep_buffers, performance& out) {
+  performance_builder builder(out, options, bytes, buffers);
   const read_status status = midi::detail::decode(bytes, options.read, out.diagnostics, builder);
   if (status == read_status::invalid && out.track_count == 0) {
     // A reused performance still holds the last file's notes.
-    store_columns({}, out.tempo, options.note_seconds, out.notes);
+    resize_tick_columns(out.notes, 0);
+    store_or_clear_seconds(out.tempo, options.note_seconds, out.notes);
     out.status = status;
     return;
   }
-  builder.finish(status, !keep_rows);
+  builder.finish(status, !keep_buffers);
 }
 
 }  // namespace
 
 performance read_performance(std::span<const std::uint8_t> bytes, const performance_options& options) {
   performance perf;
-  std::vector<note_row> rows;
-  read_into(bytes, options, rows, /*keep_rows=*/false, perf);
+  sort_buffers buffers;
+  read_into(bytes, options, buffers, /*keep_buffers=*/false, perf);
   return perf;
 }
 
-struct performance_reader::staging {
-  std::vector<note_row> rows;
-};
+struct performance_reader::staging : sort_buffers {};
 
 performance_reader::performance_reader(performance_options options)
     : options_(options), staging_(std::make_unique<staging>()) {}
@@ -935,16 +969,15 @@ performance_reader& performance_reader::operator=(performance_reader&&) noexcept
 void performance_reader::read(std::span<const std::uint8_t> bytes, performance& out) {
   if (!staging_) staging_ = std::make_unique<staging>();  // after a move
   clear_keeping_memory(out);
-  read_into(bytes, options_, staging_->rows, /*keep_rows=*/true, out);
+  read_into(bytes, options_, *staging_, /*keep_buffers=*/true, out);
 }
 
 void extend_by_sustain(performance& perf) {
-  const auto& n = perf.notes;
+  auto& n = perf.notes;
   for (std::size_t i = 0; i < n.size(); ++i) check_packs(n, i);
-  std::vector<note_row> rows;
-  rows_of(n, rows);
-  extend_rows_by_sustain(rows, perf.pedals);
-  store_columns({rows, {}}, perf.tempo, n.has_seconds(), perf.notes);
+  std::vector<note_row> chord;
+  extend_offsets_by_sustain(n, perf.pedals, chord);
+  if (n.has_seconds()) store_seconds(perf.tempo, n);
 }
 
 void add_note_seconds(performance& perf) { store_seconds(perf.tempo, perf.notes); }

@@ -164,10 +164,11 @@ TEST(performance, sorts_each_chord_whatever_order_its_notes_were_struck_in) {
 }
 
 /// A format-1 file of `tracks` tracks of random chords on one channel each, interleaved in time;
-/// `padding` bytes of text in the first track make the reader reserve more rows than it needs.
+/// `padding` bytes of text in the first track make the reader reserve more room than it needs.
 /// With `uneven`, track t holds 2^(t % 4) times as many chords, so that the merge tree is lopsided.
-bytes interleaved_tracks(int tracks, int chords_per_track, std::size_t padding, std::uint32_t seed,
-                         bool uneven = false) {
+/// With `one_after_another`, each track starts after the one before has ended.
+bytes interleaved_tracks(int tracks, int chords_per_track, std::size_t padding, std::uint32_t seed, bool uneven = false,
+                         bool one_after_another = false) {
   std::uint32_t state = seed;
   const auto next = [&state](std::uint32_t n) {
     state = state * 1664525U + 1013904223U;
@@ -181,7 +182,7 @@ bytes interleaved_tracks(int tracks, int chords_per_track, std::size_t padding, 
       body = cat({{0x00, 0xFF, 0x01}, continuo::test::vlq(static_cast<std::uint32_t>(padding)), bytes(padding, 'x')});
     }
     const auto channel = static_cast<std::uint8_t>(t % 16);
-    std::uint32_t wait = next(7);
+    std::uint32_t wait = next(7) + (one_after_another ? 20'000U * static_cast<std::uint32_t>(t) : 0U);
     const int chords = uneven ? chords_per_track << (t % 4) : chords_per_track;
     for (int c = 0; c < chords; ++c) {
       const std::uint32_t keys = 1 + next(4);
@@ -208,18 +209,30 @@ bytes interleaved_tracks(int tracks, int chords_per_track, std::size_t padding, 
 }
 
 TEST(performance, merges_many_tracks_into_the_total_order_of_notes) {
-  // Sparse files leave the reader's rows spare room for a merge buffer, dense ones do not (then
-  // the merge allocates a buffer of its own): both ways, with and without the sustain pass (which
-  // needs the rows merged whole), must give the notes in their total order. Tracks of equal and
-  // of unequal length shape the merge tree differently: every way a merge finds its children (in
-  // the rows, in the buffer, or in its own way) is taken.
+  // The notes are merged packed into their own columns, with a buffer beside them. Tracks of equal
+  // and of unequal length shape the merge tree differently: every way a merge finds its children
+  // (in the columns, in the buffer, or in neither), and every way the last merge finds its halves
+  // (the left or the right one in the buffer, or a copy of the smaller there), is taken. Tracks
+  // one after another need no merge, only their chords sorted. Sparse and dense files (the
+  // columns with room to spare or not), with and without the sustain pass, a fresh read and a
+  // reused reader: the notes in their total order every time.
   for (const int tracks : {2, 3, 4, 5, 7, 33}) {
     for (const std::size_t padding : {std::size_t{0}, std::size_t{60'000}}) {
       for (const bool sustain : {false, true}) {
-        for (const bool uneven : {false, true}) {
+        for (const int shape : {0, 1, 2}) {
+          const bool uneven = shape == 1;
+          const bool one_after_another = shape == 2;
           const bytes file = interleaved_tracks(tracks, 60, padding, static_cast<std::uint32_t>(tracks * 7 + padding),
-                                                uneven);
+                                                uneven, one_after_another);
+          SCOPED_TRACE(std::to_string(tracks) + " tracks, padding " + std::to_string(padding) +
+                       (sustain ? ", sustain" : "") + (uneven ? ", uneven" : "") +
+                       (one_after_another ? ", one after another" : ""));
           const auto p = continuo::read_performance(file, {.sustain = sustain});
+          continuo::performance reused;
+          continuo::performance_reader reader({.sustain = sustain});
+          reader.read(interleaved_tracks(5, 200, 0, 99), reused);  // a larger file first
+          reader.read(file, reused);
+          EXPECT_EQ(reused.notes, p.notes);
           using full_note = std::tuple<continuo::tick_t, int, int, int, continuo::tick_t, int, int>;
           std::vector<full_note> read;
           for (std::size_t i = 0; i < p.notes.size(); ++i) {
@@ -228,8 +241,6 @@ TEST(performance, merges_many_tracks_into_the_total_order_of_notes) {
           }
           auto sorted = read;
           std::sort(sorted.begin(), sorted.end());
-          SCOPED_TRACE(std::to_string(tracks) + " tracks, padding " + std::to_string(padding) +
-                       (sustain ? ", sustain" : "") + (uneven ? ", uneven" : ""));
           EXPECT_EQ(read, sorted);
           // Every note once: a merge that lost one row and doubled another would still be sorted.
           // (No two notes of these files are equal: a chord's pitches are distinct.)
