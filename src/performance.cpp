@@ -977,7 +977,7 @@ void extend_by_sustain(performance& perf) {
   for (std::size_t i = 0; i < n.size(); ++i) check_packs(n, i);
   std::vector<note_row> chord;
   extend_offsets_by_sustain(n, perf.pedals, chord);
-  if (n.has_seconds()) store_seconds(perf.tempo, n);
+  store_or_clear_seconds(perf.tempo, n.has_seconds(), n);
 }
 
 void add_note_seconds(performance& perf) { store_seconds(perf.tempo, perf.notes); }
