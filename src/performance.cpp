@@ -419,9 +419,11 @@ void merge_runs(note_columns& notes, std::span<const std::size_t> runs, std::spa
   const merge_node& left = tree[root.left];
   const merge_node& right = tree[root.right];
   const std::size_t middle = root.middle;
-  // Each half is merged with the buffer's first rows to itself, as many as it holds (none for a
-  // single run). The half that ends in the buffer is merged last, the other first: a half that can
-  // end there without a copy (see merge_node::reachable), else the smaller one, copied there.
+  // The last merge reads one half from the buffer and the other where it lies. The half that ends
+  // in the buffer is merged after the other, as both use the buffer's first rows while they merge
+  // (as many as the half holds; none for a single run): the left or the right half, where its
+  // merges can end there (merge_node::reachable), or else the smaller half, copied there once both
+  // are merged in the columns. Of these, the way that needs the least buffer.
   const auto own_room = [](const merge_node& half, std::size_t size) { return half.is_run() ? 0 : size; };
   const std::size_t left_room = own_room(left, middle);
   const std::size_t right_room = own_room(right, n - middle);
