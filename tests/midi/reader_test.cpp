@@ -66,6 +66,7 @@ TEST(event, holds_a_40_bit_tick_and_three_bytes_in_8_bytes) {
   EXPECT_EQ(last.at(7), (event{7, 0xB3, 64, 127}));
   EXPECT_THROW((void)event(event::max_tick + 1, 0x90, 60, 100), std::out_of_range);
   EXPECT_THROW((void)event(-1, 0x90, 60, 100), std::out_of_range);
+  EXPECT_THROW((void)event(std::numeric_limits<continuo::tick_t>::min(), 0x90, 60, 100), std::out_of_range);
 }
 
 TEST(reader, finds_each_payload_by_event_index_or_reference) {

@@ -96,7 +96,10 @@ class event {
 
  private:
   static constexpr tick_t checked(tick_t tick) {
-    if (tick < 0 || tick > max_tick) detail::throw_tick_out_of_range(tick);
+    // One unsigned comparison (a negative tick wraps past max_tick), out of the way of the reader's
+    // loop, which builds every event through here: two signed ones cost the events level 7-9 %.
+    if (static_cast<std::uint64_t>(tick) > max_tick) [[unlikely]]
+      detail::throw_tick_out_of_range(tick);
     return tick;
   }
   static constexpr std::uint64_t pack(tick_t tick, std::uint8_t status, std::uint8_t data1,
