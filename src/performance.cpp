@@ -427,41 +427,37 @@ void merge_runs(note_columns& notes, std::span<const std::size_t> runs, std::spa
   const auto own_room = [](const merge_node& half, std::size_t size) { return half.is_run() ? 0 : size; };
   const std::size_t left_room = own_room(left, middle);
   const std::size_t right_room = own_room(right, n - middle);
-  enum class in_buffer : std::uint8_t { left_half, right_half, smaller_half_copied };
-  in_buffer last = in_buffer::smaller_half_copied;
+  bool left_in_buffer = middle <= n - middle;  // the half the last merge reads from the buffer
+  bool copied = true;                          // whether that half gets there by a copy
   std::size_t room = std::max({left_room, right_room, std::min(middle, n - middle)});
   if (right.reaches(place::buffer) && std::max(left_room, n - middle) <= room) {
-    last = in_buffer::right_half;
+    left_in_buffer = false;
+    copied = false;
     room = std::max(left_room, n - middle);
   }
   if (left.reaches(place::buffer) && std::max(right_room, middle) <= room) {
-    last = in_buffer::left_half;
+    left_in_buffer = true;
+    copied = false;
     room = std::max(right_room, middle);
   }
   buffers.merge.resize(2 * room);
   const packed_rows buffer{buffers.merge.data(), buffers.merge.data() + room};
-  switch (last) {
-    case in_buffer::left_half:
-      merge_into(tree, root.right, place::rows, rows, buffer, middle);
-      merge_into(tree, root.left, place::buffer, rows, buffer, 0);
-      merge_forward(buffer, middle, rows + middle, n - middle, columns_out<true>{columns, 0}, false);
-      break;
-    case in_buffer::right_half:
-      merge_into(tree, root.left, place::rows, rows, buffer, 0);
-      merge_into(tree, root.right, place::buffer, rows, buffer, middle);
-      merge_backward(rows, middle, buffer, n - middle, columns_out<false>{columns, n}, false);
-      break;
-    case in_buffer::smaller_half_copied:
-      merge_into(tree, root.left, place::rows, rows, buffer, 0);
-      merge_into(tree, root.right, place::rows, rows, buffer, middle);
-      if (middle <= n - middle) {
-        copy_rows(rows, middle, buffer);
-        merge_forward(buffer, middle, rows + middle, n - middle, columns_out<true>{columns, 0}, false);
-      } else {
-        copy_rows(rows + middle, n - middle, buffer);
-        merge_backward(rows, middle, buffer, n - middle, columns_out<false>{columns, n}, false);
-      }
-      break;
+  const auto half_to = [&](bool left_half, place to) {
+    merge_into(tree, left_half ? root.left : root.right, to, rows, buffer, left_half ? 0 : middle);
+  };
+  half_to(!left_in_buffer, place::rows);
+  half_to(left_in_buffer, copied ? place::rows : place::buffer);
+  if (copied) {
+    if (left_in_buffer) {
+      copy_rows(rows, middle, buffer);
+    } else {
+      copy_rows(rows + middle, n - middle, buffer);
+    }
+  }
+  if (left_in_buffer) {
+    merge_forward(buffer, middle, rows + middle, n - middle, columns_out<true>{columns, 0}, false);
+  } else {
+    merge_backward(rows, middle, buffer, n - middle, columns_out<false>{columns, n}, false);
   }
 }
 
