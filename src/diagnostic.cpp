@@ -39,6 +39,7 @@ std::string_view name(diagnostic_id id) noexcept {
     case diagnostic_id::clock_backwards: return "stream.clock_backwards";
     case diagnostic_id::clock_jump: return "stream.clock_jump";
     case diagnostic_id::stuck: return "stream.stuck";
+    case diagnostic_id::clock_limit: return "stream.clock_limit";
     case diagnostic_id::index_dimension_invalid: return "index.dimension_invalid";
     case diagnostic_id::index_dimension_mismatch: return "index.dimension_mismatch";
     case diagnostic_id::index_value_not_finite: return "index.value_not_finite";

@@ -40,16 +40,23 @@ std::vector<std::uint8_t> load_file(const std::filesystem::path& path) {
 void save_file(const std::filesystem::path& path, std::span<const std::uint8_t> bytes) {
   auto temporary = path;
   temporary += ".partial";
+  // Whatever fails, the temporary goes, and the error names the path asked for.
+  const auto give_up = [&](const std::string& reason) {
+    std::error_code ignored;
+    std::filesystem::remove(temporary, ignored);
+    throw error("cannot write '" + path.string() + "': " + reason);
+  };
   {
     file_ptr f(std::fopen(temporary.c_str(), "wb"));
-    if (!f) fail("create", temporary);
-    if (std::fwrite(bytes.data(), 1, bytes.size(), f.get()) != bytes.size() || std::fflush(f.get()) != 0) {
-      fail("write", temporary);
+    if (!f) give_up(std::strerror(errno));
+    if (std::fwrite(bytes.data(), 1, bytes.size(), f.get()) != bytes.size() || std::fflush(f.get()) != 0 ||
+        std::fclose(f.release()) != 0) {
+      give_up(std::strerror(errno));
     }
   }
   std::error_code ec;
   std::filesystem::rename(temporary, path, ec);
-  if (ec) throw error("cannot rename '" + temporary.string() + "' to '" + path.string() + "': " + ec.message());
+  if (ec) give_up(ec.message());
 }
 
 }  // namespace continuo

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -10,6 +12,37 @@ namespace continuo {
 namespace {
 
 std::int64_t to_ns(double seconds) { return std::llround(seconds * 1e9); }
+
+/// Returns the option in nanoseconds; throws std::invalid_argument, naming it, when it is not a
+/// finite number of seconds in range (over 0, or 0 too where `zero_allowed`).
+std::int64_t checked_gap_ns(double seconds, const char* name, bool zero_allowed = false) {
+  // Over 0 means at least a nanosecond once rounded: a gap of 0 ns would end an attempt at every event.
+  const bool low_ok = zero_allowed ? seconds >= 0 : seconds >= 0.5e-9;
+  if (!low_ok || !(seconds <= sessionizer_options::max_gap_s)) {  // NaN fails both
+    static_assert(sessionizer_options::max_gap_s == 1e9, "the message below names it");
+    char value[32];
+    std::snprintf(value, sizeof value, "%g", seconds);
+    throw std::invalid_argument("sessionizer_options::" + std::string(name) + " must be a number of seconds " +
+                                (zero_allowed ? "from 0" : "over 0") + " up to 1e9, not " + value);
+  }
+  return to_ns(seconds);
+}
+
+/// Throws std::invalid_argument for an event the sessionizer cannot place (`what`: the call).
+void check_event(const char* what, std::int64_t time_ns, std::uint8_t channel = 0, std::uint8_t pitch = 0) {
+  std::string wrong;
+  if (time_ns < 0 || time_ns > sessionizer::max_time_ns) {
+    wrong = "time_ns " + std::to_string(time_ns) +
+            " is outside 0 to 2^62 (a monotonic clock that starts at 0 or later)";
+  } else if (channel > 15) {
+    wrong = "channel " + std::to_string(channel) + " is not 0-15";
+  } else if (pitch > 127) {
+    wrong = "pitch " + std::to_string(pitch) + " is not 0-127";
+  } else {
+    return;
+  }
+  throw std::invalid_argument(std::string("sessionizer::") + what + ": " + wrong);
+}
 
 // Restart detection (docs/sessions.md, "Restarts"): onsets within this of an event's first onset are
 // one event (a chord, a rolled chord).
@@ -26,11 +59,11 @@ std::string seconds_text(std::int64_t ns) { return std::to_string(static_cast<do
 }  // namespace
 
 sessionizer::sessionizer(const sessionizer_options& options)
-    : attempt_gap_ns_(to_ns(options.attempt_gap_s)),
-      restart_gap_ns_(to_ns(options.restart_gap_s)),
-      session_gap_ns_(to_ns(options.session_gap_s)),
-      stuck_ns_(to_ns(options.stuck_s)),
-      clock_jump_ns_(to_ns(options.clock_jump_s)),
+    : attempt_gap_ns_(checked_gap_ns(options.attempt_gap_s, "attempt_gap_s")),
+      restart_gap_ns_(checked_gap_ns(options.restart_gap_s, "restart_gap_s", true)),
+      session_gap_ns_(checked_gap_ns(options.session_gap_s, "session_gap_s")),
+      stuck_ns_(checked_gap_ns(options.stuck_s, "stuck_s")),
+      clock_jump_ns_(checked_gap_ns(options.clock_jump_s, "clock_jump_s")),
       max_diagnostics_(options.max_diagnostics) {
   key_down_since_.fill(up);
   pedal_down_since_.fill(up);
@@ -196,6 +229,7 @@ void sessionizer::close_session() {
 }
 
 void sessionizer::note_on(std::int64_t time_ns, std::uint8_t channel, std::uint8_t pitch) {
+  check_event("note_on", time_ns, channel, pitch);
   step_clock(time_ns);
   if (!attempt_open_) {
     if (!session_open_) {
@@ -218,19 +252,20 @@ void sessionizer::note_on(std::int64_t time_ns, std::uint8_t channel, std::uint8
   ++attempt_.note_count;
   ++notes_seen_;
   if (restart_gap_ns_ > 0) track_onset(time_ns, pitch);
-  const auto key = static_cast<std::uint16_t>((channel & 0xFU) * 128U + (pitch & 0x7FU));
+  const auto key = static_cast<std::uint16_t>(channel * 128U + pitch);
   if (key_down_since_[key] == up) {
     ++keys_down_;
     held_.push_back(key);
   }
   key_down_since_[key] = time_ns;  // a strike again restarts the stuck-key clock
   ++key_strikes_[key];
-  if (pedal_down_since_[channel & 0xFU] != up) hold_sound(channel & 0xFU);
+  if (pedal_down_since_[channel] != up) hold_sound(channel);
 }
 
 void sessionizer::note_off(std::int64_t time_ns, std::uint8_t channel, std::uint8_t pitch) {
+  check_event("note_off", time_ns, channel, pitch);
   step_clock(time_ns);
-  const auto key = static_cast<std::uint16_t>((channel & 0xFU) * 128U + (pitch & 0x7FU));
+  const auto key = static_cast<std::uint16_t>(channel * 128U + pitch);
   if (key_down_since_[key] == up) return;  // released already (or stuck and released)
   if (--key_strikes_[key] > 0) return;
   key_down_since_[key] = up;
@@ -240,8 +275,9 @@ void sessionizer::note_off(std::int64_t time_ns, std::uint8_t channel, std::uint
 }
 
 void sessionizer::sustain(std::int64_t time_ns, std::uint8_t channel, bool down) {
+  check_event("sustain", time_ns, channel);
   step_clock(time_ns);
-  const std::size_t ch = channel & 0xFU;
+  const std::size_t ch = channel;
   if (down && pedal_down_since_[ch] == up) {
     pedal_down_since_[ch] = time_ns;
     ++pedals_down_;
@@ -269,7 +305,10 @@ void sessionizer::lift_pedal(std::size_t channel) {
   pedal_holds_sound_[channel] = false;
 }
 
-void sessionizer::advance(std::int64_t time_ns) { step_clock(time_ns); }
+void sessionizer::advance(std::int64_t time_ns) {
+  check_event("advance", time_ns);
+  step_clock(time_ns);
+}
 
 void sessionizer::finish() {
   if (attempt_open_) {
@@ -295,16 +334,27 @@ practice_split split_practice(const performance& perf, const sessionizer_options
     std::uint32_t index;  // note index, or channel for the pedal
   };
   const auto& notes = perf.notes;
+  // Notes and pedals pressed past the end of the clock are left out; those released past it are
+  // released there. Notes are in onset order, so the ones left out are the last.
+  constexpr double clock_end_s = static_cast<double>(sessionizer::max_time_ns) / 1e9;
+  const auto clock_ns = [](double seconds) {
+    return seconds < clock_end_s ? to_ns(seconds) : sessionizer::max_time_ns;
+  };
+  const auto in_clock = static_cast<std::uint32_t>(
+      std::partition_point(notes.onset_s.begin(), notes.onset_s.end(), [](double t) { return t < clock_end_s; }) -
+      notes.onset_s.begin());
   std::vector<item> stream;
-  stream.reserve(notes.size() * 2 + perf.pedals.size() * 2);
-  for (std::uint32_t i = 0; i < notes.size(); ++i) {
-    stream.push_back({to_ns(notes.onset_s[i]), strike, i});
-    stream.push_back({to_ns(notes.offset_s[i]), release, i});
+  stream.reserve(std::size_t{in_clock} * 2 + perf.pedals.size() * 2);
+  for (std::uint32_t i = 0; i < in_clock; ++i) {
+    stream.push_back({clock_ns(notes.onset_s[i]), strike, i});
+    stream.push_back({clock_ns(notes.offset_s[i]), release, i});
   }
   // The pedal acts on a channel: spans of several tracks merge into one state per channel.
   std::array<std::vector<std::pair<std::int64_t, std::int64_t>>, 16> held;
   for (const auto& p : perf.pedals) {
-    if (p.kind == pedal_kind::sustain) held[p.channel & 0xFU].emplace_back(to_ns(p.onset_s), to_ns(p.offset_s));
+    if (p.kind == pedal_kind::sustain && p.onset_s < clock_end_s) {
+      held[p.channel & 0xFU].emplace_back(clock_ns(p.onset_s), clock_ns(p.offset_s));
+    }
   }
   for (std::uint32_t ch = 0; ch < 16; ++ch) {
     auto& spans = held[ch];
@@ -330,7 +380,14 @@ practice_split split_practice(const performance& perf, const sessionizer_options
     }
   }
   s.finish();
-  return {s.take_sessions(), s.take_attempts(), s.take_diagnostics()};
+  practice_split split{s.take_sessions(), s.take_attempts(), s.take_diagnostics()};
+  if (in_clock < notes.size()) {
+    split.diagnostics.push_back(
+        {diagnostic_id::clock_limit, sessionizer::max_time_ns,
+         std::to_string(notes.size() - in_clock) + " note(s) from " + std::to_string(notes.onset_s[in_clock]) +
+             " s on start past the sessionizer's clock (2^62 ns, about 146 years) and were left out"});
+  }
+  return split;
 }
 
 }  // namespace continuo

@@ -5,7 +5,11 @@
 
 #include "support/test_support.hpp"
 
+#include <cmath>
+#include <limits>
 #include <random>
+#include <stdexcept>
+#include <string_view>
 
 namespace {
 
@@ -20,6 +24,18 @@ constexpr std::int64_t s = 1'000'000'000;  // nanoseconds per second
 void play(sessionizer& z, double from, double to, std::uint8_t pitch = 60) {
   z.note_on(static_cast<std::int64_t>(from * s), 0, pitch);
   z.note_off(static_cast<std::int64_t>(to * s), 0, pitch);
+}
+
+/// Whether `f` throws std::invalid_argument with `part` in its message.
+template <class F>
+testing::AssertionResult refused(F&& f, std::string_view part) {
+  try {
+    std::forward<F>(f)();
+  } catch (const std::invalid_argument& e) {
+    if (std::string_view(e.what()).find(part) != std::string_view::npos) return testing::AssertionSuccess();
+    return testing::AssertionFailure() << "refused with \"" << e.what() << "\"";
+  }
+  return testing::AssertionFailure() << "not refused";
 }
 
 std::vector<std::pair<double, double>> spans_of(const std::vector<attempt_span>& attempts) {
@@ -335,6 +351,69 @@ TEST(sessionizer, holds_only_the_open_attempt_over_a_day_of_events) {
   EXPECT_EQ(attempts, 720U);
   EXPECT_EQ(z.take_sessions().size(), 1U);
   EXPECT_TRUE(z.take_diagnostics().empty());
+}
+
+TEST(sessionizer, refuses_thresholds_out_of_range_naming_them) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  for (const double bad : {nan, inf, -inf, 0.0, -1.0, 2e9, 1e-300}) {
+    EXPECT_TRUE(refused([&] { sessionizer({.attempt_gap_s = bad}); }, "attempt_gap_s must be"));
+    EXPECT_TRUE(refused([&] { sessionizer({.session_gap_s = bad}); }, "session_gap_s must be"));
+    EXPECT_TRUE(refused([&] { sessionizer({.stuck_s = bad}); }, "stuck_s must be"));
+    EXPECT_TRUE(refused([&] { sessionizer({.clock_jump_s = bad}); }, "clock_jump_s must be"));
+    if (bad < 0 || bad > 1 || std::isnan(bad)) {  // restarts allow 0 (off), and 1e-300 is 0 ns
+      EXPECT_TRUE(refused([&] { sessionizer({.restart_gap_s = bad}); }, "restart_gap_s must be"));
+    }
+  }
+  EXPECT_NO_THROW(sessionizer({.attempt_gap_s = 1e9, .restart_gap_s = 0, .session_gap_s = 1e9, .stuck_s = 1e9}));
+  EXPECT_THROW(continuo::split_practice(random_practice(1), {.attempt_gap_s = nan}), std::invalid_argument);
+}
+
+TEST(sessionizer, refuses_events_it_cannot_place_and_goes_on_after_them) {
+  sessionizer z;
+  EXPECT_TRUE(refused([&] { z.note_on(-1, 0, 60); }, "note_on: time_ns -1 is outside 0 to 2^62"));
+  EXPECT_TRUE(refused([&] { z.note_off(sessionizer::max_time_ns + 1, 0, 60); }, "note_off: time_ns"));
+  EXPECT_TRUE(refused([&] { z.advance(std::numeric_limits<std::int64_t>::min()); }, "advance: time_ns"));
+  EXPECT_TRUE(refused([&] { z.note_on(0, 16, 60); }, "note_on: channel 16 is not 0-15"));
+  EXPECT_TRUE(refused([&] { z.note_on(0, 0, 128); }, "note_on: pitch 128 is not 0-127"));
+  EXPECT_TRUE(refused([&] { z.sustain(0, 255, true); }, "sustain: channel 255"));
+  EXPECT_FALSE(z.in_session());  // nothing refused reached the state
+  play(z, 0, 1);
+  z.note_on(sessionizer::max_time_ns - s, 15, 127);  // the end of the clock is a time like any other
+  z.note_off(sessionizer::max_time_ns, 15, 127);
+  z.advance(sessionizer::max_time_ns);
+  z.finish();
+  const auto attempts = z.take_attempts();
+  ASSERT_EQ(attempts.size(), 2U);
+  EXPECT_EQ(attempts[1].end_ns, sessionizer::max_time_ns);
+  EXPECT_EQ(z.take_sessions().size(), 2U);
+  EXPECT_EQ(z.take_diagnostics().size(), 1U);  // the clock jump of 146 years
+}
+
+TEST(split_practice, splits_a_performance_longer_than_the_clock_up_to_its_end) {
+  // One tick a quarter note at 16.8 s a quarter (the slowest tempo): deltas of 2^28 - 1 ticks are
+  // 143 years apart, so the third note starts past the clock's 146 years.
+  continuo::midi::smf_file file;
+  file.division = continuo::midi::division::metrical(1);
+  file.begin_track();
+  file.append({0, 0xFF, continuo::midi::meta::tempo}, std::array<std::uint8_t, 3>{0xFF, 0xFF, 0xFF});
+  for (continuo::tick_t k = 0; k < 4; ++k) {
+    const continuo::tick_t at = k * ((continuo::tick_t{1} << 28U) - 1);
+    file.append({at, 0x90, static_cast<std::uint8_t>(60 + k), 64});
+    file.append({at + 1, 0x80, static_cast<std::uint8_t>(60 + k), 64});
+  }
+  const auto perf = continuo::read_performance(continuo::midi::write_smf(file));
+  ASSERT_EQ(perf.status, continuo::read_status::ok);
+  ASSERT_EQ(perf.notes.size(), 4U);
+  const auto split = continuo::split_practice(perf);
+  ASSERT_EQ(split.attempts.size(), 2U);
+  EXPECT_EQ(split.attempts[1].first_note + split.attempts[1].note_count, 2U);
+  EXPECT_GT(split.attempts[1].start_ns, 0);  // in order, not wrapped round
+  ASSERT_FALSE(split.diagnostics.empty());
+  const auto& last = split.diagnostics.back();
+  EXPECT_EQ(last.id, diagnostic_id::clock_limit);
+  EXPECT_EQ(last.time_ns, sessionizer::max_time_ns);
+  EXPECT_NE(last.message.find("2 note(s) from"), std::string::npos) << last.message;
 }
 
 }  // namespace

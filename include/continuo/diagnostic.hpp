@@ -49,6 +49,7 @@ enum class diagnostic_id : std::uint16_t {
   clock_backwards = 501,  ///< An event older than the one before it; taken as simultaneous.
   clock_jump = 502,       ///< The clock stepped forward by more than sessionizer_options::clock_jump_s.
   stuck = 503,            ///< A key or sustain pedal held past sessionizer_options::stuck_s; released.
+  clock_limit = 504,      ///< Notes past sessionizer::max_time_ns left out of split_practice.
   // Similarity index (6xx): vectors given to continuo::vector_index, and its files.
   index_dimension_invalid = 601,    ///< A dimension of 0 or above index_options::max_dimension.
   index_dimension_mismatch = 602,   ///< A vector or query whose length is not the index's dimension.

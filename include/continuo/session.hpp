@@ -20,8 +20,13 @@
 
 namespace continuo {
 
-/// Thresholds of the sessionizer. docs/sessions.md explains the defaults.
+/// Thresholds of the sessionizer. docs/sessions.md explains the defaults. Every time is in seconds,
+/// finite and at most max_gap_s; all but restart_gap_s (which may be 0) over 0.
 struct sessionizer_options {
+  /// The longest threshold, about 31 years: with event times up to sessionizer::max_time_ns, time plus
+  /// threshold stays inside the 64-bit clock.
+  static constexpr double max_gap_s = 1e9;
+
   double attempt_gap_s = 3.0;  ///< Silence (no key, no sustain) that ends an attempt.
   /// A shorter silence, of at least this long, ends an attempt when it is a restart: the playing broke
   /// off (the time from the last onset to the next is at least twice the longest interval between the
@@ -79,11 +84,18 @@ struct session_diagnostic {
 /// The live sessionizer. Feed it events in time order; finished attempts and sessions collect until
 /// taken, so memory stays bounded however long the stream runs if the caller takes them.
 ///
+/// Times are nanoseconds of a monotonic clock, from 0 to max_time_ns; channels 0-15, pitches 0-127.
+/// An event outside these, and options outside theirs, throw std::invalid_argument: they are the
+/// caller's mistake, not the stream's (an event out of order is the stream's: a diagnostic).
+///
 ///     continuo::sessionizer s({.attempt_gap_s = 4});
 ///     s.note_on(t_ns, channel, pitch);   ...   s.advance(now_ns);
 ///     for (const auto& a : s.take_attempts()) store(a);
 class sessionizer {
  public:
+  /// The latest time an event may carry, 2^62 ns (about 146 years of a clock that starts at 0).
+  static constexpr std::int64_t max_time_ns = std::int64_t{1} << 62U;
+
   explicit sessionizer(const sessionizer_options& options = {});
 
   /// A key struck. A key struck again before release stays down until every strike is released.
@@ -189,7 +201,10 @@ struct practice_split {
 };
 
 /// Splits a performance into attempts and sessions by feeding its notes and sustain pedal through a
-/// sessionizer. O(n log n) in notes.
+/// sessionizer. O(n log n) in notes. A performance longer than the clock (sessionizer::max_time_ns,
+/// which only a file of extreme tempo and tick values reaches) is split up to there: the notes that
+/// start later are left out, with a `stream.clock_limit` diagnostic. Throws std::invalid_argument for
+/// options out of range.
 [[nodiscard]] practice_split split_practice(const performance& perf, const sessionizer_options& options = {});
 
 }  // namespace continuo

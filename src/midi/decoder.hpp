@@ -43,7 +43,12 @@ class reporter {
     violation(id, offset, track, std::move(message));
   }
 
-  [[nodiscard]] read_status status() const noexcept {
+  /// Ends the read: the limit diagnostic, if one was given, says how many more were found.
+  [[nodiscard]] read_status finish() {
+    if (dropped_ > 0) {
+      out_->at(limit_at_).message = "more than " + std::to_string(max_) + " diagnostics; " + std::to_string(dropped_) +
+                                    " more not listed";
+    }
     if (invalid_) return read_status::invalid;
     return any_ ? read_status::repaired : read_status::ok;
   }
@@ -55,13 +60,18 @@ class reporter {
     if (out_->size() < max_) {
       out_->push_back({id, offset, track, std::move(message)});
     } else if (out_->size() == max_) {
-      out_->push_back({diagnostic_id::diagnostic_limit, offset, track,
-                       "more than " + std::to_string(max_) + " diagnostics; the rest are not listed"});
+      limit_at_ = out_->size();
+      out_->push_back({diagnostic_id::diagnostic_limit, offset, track, {}});
+      dropped_ = 1;
+    } else {
+      ++dropped_;
     }
   }
 
   std::vector<diagnostic>* out_;
   std::uint32_t max_;
+  std::size_t limit_at_ = 0;   // where the limit diagnostic is in out_
+  std::uint64_t dropped_ = 0;  // diagnostics found past the limit
   bool strict_;
   bool invalid_ = false;
   bool any_ = false;
@@ -319,8 +329,13 @@ bool decode_track(std::span<const std::uint8_t> in, std::size_t begin, std::size
         if (type == meta::end_of_track) {
           events_end = at(p);
           if (p != stop) {
+            // A chunk length too long by a whole track swallows it: decode reads it from its tag.
+            const std::size_t next = find_tag(in, events_end, "MTrk");
             keep_going = report.violation(diagnostic_id::data_after_end_of_track, at(p), track,
-                                          std::to_string(stop - p) + " bytes after the end-of-track event ignored");
+                                          std::to_string(stop - p) + " bytes after the end-of-track event " +
+                                              (next < end ? "hold the track chunk at byte " + std::to_string(next) +
+                                                                "; read from there"
+                                                          : std::string("ignored")));
           }
           handler.end_track(tick, at(p), handed);
           return keep_going;
@@ -444,6 +459,7 @@ read_status decode(std::span<const std::uint8_t> in, const read_options& options
                                 events, events_end, handler);
       ++tracks;
       pos = data + size;
+      if (events_end < pos) pos = std::min(pos, find_tag(in, events_end, "MTrk"));  // a swallowed track
       continue;
     }
     const bool printable = std::all_of(id, id + 4, [](std::uint8_t c) { return c >= 0x20 && c < 0x7F; });
@@ -479,7 +495,7 @@ read_status decode(std::span<const std::uint8_t> in, const read_options& options
     report.violation(diagnostic_id::format0_track_count, 10, -1,
                      "format 0 holds one track, this file has " + std::to_string(tracks) + "; all are read");
   }
-  return report.status();
+  return report.finish();
 }
 
 }  // namespace continuo::midi::detail

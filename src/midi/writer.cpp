@@ -61,9 +61,17 @@ std::vector<std::uint8_t> write_smf(const smf_file& file, bool running_status) {
       const event& e = events[i];
       const bool end_of_track = e.is_meta() && e.data1() == meta::end_of_track;
       if (end_of_track && i + 1 != events.size()) continue;  // only the last one ends the track
-      if (e.tick() < previous || e.tick() - previous > max_vlq) {
+      if (e.tick() < previous) {
         throw error("track " + std::to_string(t) + ", event " + std::to_string(i) + " at tick " +
-                    std::to_string(e.tick()) + ": events must be in tick order with gaps under 2^28 ticks");
+                    std::to_string(e.tick()) + " comes before the event ahead of it, at tick " +
+                    std::to_string(previous) + ": a track's events must be in tick order");
+      }
+      // A delta holds at most 2^28 - 1 ticks: a longer silence (ten hours at 960 PPQ and 80 bpm) is
+      // bridged by empty text events, which every reader skips.
+      for (; e.tick() - previous > max_vlq; previous += max_vlq) {
+        put_vlq(out, max_vlq);
+        put_be(out, 0xFF'01'00U, 3);  // text event, no text
+        running = 0;
       }
       put_vlq(out, static_cast<std::uint32_t>(e.tick() - previous));
       previous = e.tick();

@@ -144,3 +144,13 @@ def test_a_file_without_notes_has_no_sessions(continuo_bin: pathlib.Path, tmp_pa
     assert run(continuo_bin, "sessions", empty, "--csv").stdout.count("\n") == 1  # the header alone
     r = run(continuo_bin, "sessions", empty)
     assert r.returncode == 0 and r.stdout.strip() == f"{empty}: 0 session(s), 0 attempt(s)"
+
+
+def test_the_table_says_when_each_diagnostic_happened(continuo_bin: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    # A key held for 130 s, past `stuck` (120 s): released at 2:00 with a diagnostic.
+    perf = continuo.from_notes({"onset_s": [0.0, 1.0], "offset_s": [130.0, 1.5], "pitch": [60, 64]})
+    path = tmp_path / "stuck.mid"
+    perf.write(path)
+    r = run(continuo_bin, "sessions", path)
+    assert r.returncode == 0, r.describe()
+    assert "  [stream.stuck] at 0:02:00: key 60 of channel 0 held for 120" in r.stdout, r.stdout

@@ -274,9 +274,23 @@ TEST(reader, finds_a_track_whose_tag_an_over_long_chunk_swallowed) {
                                  .raw(cat({middle_c, end_of_track})));
   ASSERT_EQ(file.tracks.size(), 2U);
   EXPECT_EQ(file.track_events(1).size(), 3U);
-  ASSERT_EQ(file.diagnostics.size(), 2U);
-  EXPECT_EQ(file.diagnostics[0].id, diagnostic_id::data_after_end_of_track);
-  EXPECT_EQ(file.diagnostics[1].id, diagnostic_id::chunk_id_invalid);
+  expect_only(file.diagnostics, diagnostic_id::data_after_end_of_track, 26, 0);
+  EXPECT_EQ(file.diagnostics[0].message,
+            "1 bytes after the end-of-track event hold the track chunk at byte 26; read "
+            "from there");
+}
+
+TEST(reader, finds_a_whole_track_that_an_over_long_chunk_swallowed) {
+  // Track 0 declares its own bytes and all of track 1, which ends the file: nothing is left after
+  // the chunk to search, so the track is found in the bytes after track 0's end of track.
+  const bytes second = cat({{'M', 'T', 'r', 'k', 0, 0, 0, 12}, middle_c, end_of_track});
+  const auto file = read_smf(smf()
+                                 .header(1, 2, 96)
+                                 .track(cat({middle_c, end_of_track}), static_cast<std::uint32_t>(12 + second.size()))
+                                 .raw(second));
+  ASSERT_EQ(file.tracks.size(), 2U);
+  EXPECT_EQ(file.track_events(1).size(), 3U);
+  expect_only(file.diagnostics, diagnostic_id::data_after_end_of_track, 22 + 12, 0);
 }
 
 TEST(reader, reads_a_header_longer_than_the_file_as_six_bytes) {
@@ -380,6 +394,7 @@ TEST(reader, stops_listing_diagnostics_at_max_diagnostics) {
   const auto file = read_smf(smf().header(0, 1, 96).track(cat({body, end_of_track})), options);
   ASSERT_EQ(file.diagnostics.size(), 4U);
   EXPECT_EQ(file.diagnostics.back().id, diagnostic_id::diagnostic_limit);
+  EXPECT_EQ(file.diagnostics.back().message, "more than 3 diagnostics; 7 more not listed");  // counted
 }
 
 TEST(reader, strict_mode_stops_at_the_first_violation) {

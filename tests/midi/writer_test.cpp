@@ -68,6 +68,30 @@ TEST(writer, reads_back_every_event_and_payload) {
   EXPECT_EQ(again, file);
 }
 
+TEST(writer, bridges_a_gap_no_delta_time_can_hold_with_empty_text_events) {
+  constexpr continuo::tick_t longest = (continuo::tick_t{1} << 28U) - 1;  // the largest delta time
+  smf_file file;
+  file.begin_track();
+  file.append({0, 0x90, 60, 100});
+  file.append({2 * longest + 5, 0x80, 60, 0});  // needs two bridges
+  file.append({2 * longest + 5, 0x90, 62, 100});
+  const auto written = continuo::midi::write_smf(file);
+  EXPECT_EQ(written, continuo::midi::write_smf(file));
+  const auto again = continuo::midi::read_smf(written, {.strict = true});
+  ASSERT_EQ(again.status, read_status::ok);
+  ASSERT_EQ(again.events.size(), 6U);  // the three, two bridges and the end of track
+  for (const std::size_t i : {1, 2}) {
+    EXPECT_EQ(again.events[i], (continuo::midi::event{static_cast<continuo::tick_t>(i) * longest, 0xFF, 0x01}));
+    EXPECT_TRUE(again.payload(i).empty());
+  }
+  EXPECT_EQ(again.events[3], file.events[1]);
+  EXPECT_EQ(again.events[4], file.events[2]);  // a status byte again after the bridges
+
+  // A performance whose notes lie that far apart writes and reads back the same.
+  const auto perf = continuo::read_performance(written);
+  EXPECT_EQ(continuo::read_performance(continuo::midi::write_performance(perf)).notes, perf.notes);
+}
+
 TEST(writer, refuses_events_out_of_tick_order) {
   smf_file file;
   file.begin_track();

@@ -91,6 +91,27 @@ def test_bad_thresholds_raise() -> None:
         continuo.sessions(scale_bursts(), restart_gap=-1)
     with pytest.raises(ValueError, match="restart_gap"):
         continuo.Sessionizer(restart_gap=float("nan"))
+    with pytest.raises(ValueError, match="session_gap_s must be a number of seconds over 0 up to 1e9, not inf"):
+        continuo.Sessionizer(session_gap=float("inf"))
+    with pytest.raises(ValueError, match="stuck_s"):
+        continuo.sessions(scale_bursts(), stuck=1e10)
+
+
+def test_live_events_out_of_range_raise_and_change_nothing() -> None:
+    live = continuo.Sessionizer()
+    with pytest.raises(ValueError, match="time_ns -1 is outside 0 to 2"):
+        live.note_on(-1, 0, 60)
+    with pytest.raises(ValueError, match="channel 16 is not 0-15"):
+        live.note_on(0, 16, 60)
+    with pytest.raises(ValueError, match="pitch 128 is not 0-127"):
+        live.note_off(0, 0, 128)
+    with pytest.raises(ValueError, match="advance: time_ns"):
+        live.advance(2**62 + 1)
+    assert not live.in_session
+    live.note_on(0, 0, 60)
+    live.note_off(500_000_000, 0, 60)
+    live.finish()
+    assert [(a.start_s, a.end_s) for a in live.take_attempts()] == [(0.0, 0.5)]
 
 
 def metronomic_c_major(seconds: float = 40.0, bpm: float = 120.0, bass: bool = True) -> continuo.Performance:

@@ -47,12 +47,13 @@ def test_write_options(scale: continuo.Performance) -> None:
         scale.to_bytes(pairing="oldest")  # type: ignore[arg-type]
 
 
-def test_unwritable_performance_raises_write_error() -> None:
-    # Two events 2^28 ticks apart cannot be encoded in a delta time.
-    perf = continuo.from_notes({"onset_tick": [0], "offset_tick": [1], "pitch": [60]})
-    assert perf.notes["pitch"].tolist() == [60]
-    with pytest.raises(continuo.WriteError, match="2\\^28"):
-        continuo.from_notes({"onset_tick": [0, 2**28 + 5], "offset_tick": [1, 2**28 + 6], "pitch": [60, 61]})
+def test_notes_far_apart_write_and_ticks_past_an_event_s_raise_write_error() -> None:
+    # Two notes 2^28 ticks apart: more than a delta time holds, so the writer bridges the silence.
+    far = continuo.from_notes({"onset_tick": [0, 2**28 + 5], "offset_tick": [1, 2**28 + 6], "pitch": [60, 61]})
+    assert continuo.read(far.to_bytes()).notes["onset_tick"].tolist() == [0, 2**28 + 5]
+    late = continuo.from_notes({"onset_tick": [0, 2**40 - 10], "offset_tick": [1, 2**40 - 9], "pitch": [60, 61]}, ppq=1)
+    with pytest.raises(continuo.WriteError, match="in the output's division\\) is outside 0 to 2\\^40 - 1"):
+        late.to_bytes(ppq=960)
 
 
 def test_pickle_round_trips_exactly(tmp_path: pathlib.Path) -> None:

@@ -9,12 +9,15 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <iostream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -42,8 +45,9 @@ Reads a Standard MIDI File and reports its structure and every problem found in 
 
   --strict  stop at the first violation of the SMF specification (status "invalid")
             instead of repairing it (the default reads leniently, status "repaired")
-  --json    print one JSON object: status, format, tracks, division, timing, events,
-            notes, duration_s and diagnostics (id, offset, track, message)
+  --json    print one JSON object: file, status, format, tracks, division, timing,
+            events, notes, pedals, tempo_changes, duration_tick, duration_s and
+            diagnostics (id, code, offset, track, message)
 
 Exits 2, after the report, when the file is invalid.
 )";
@@ -171,6 +175,47 @@ void append_number(std::string& out, std::int64_t value) {
   out.append(buffer, r.ptr);
 }
 
+/// Returns `text` as valid UTF-8 for JSON, each byte that is not part of a valid sequence replaced
+/// by U+FFFD: a path or a name is whatever bytes the file system holds.
+boost::json::string json_text(std::string_view text) {
+  boost::json::string out;
+  out.reserve(text.size());
+  const auto byte = [&text](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  for (std::size_t i = 0; i < text.size();) {
+    const unsigned char lead = byte(i);
+    // The length of the sequence `lead` starts, and the range its second byte must lie in (which
+    // rules out overlong forms, surrogates and code points past U+10FFFF).
+    std::size_t length = 1;
+    unsigned char low = 0x80;
+    unsigned char high = 0xBF;
+    if (lead >= 0xC2 && lead <= 0xDF) {
+      length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      length = 3;
+      low = lead == 0xE0 ? 0xA0 : 0x80;
+      high = lead == 0xED ? 0x9F : 0xBF;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      length = 4;
+      low = lead == 0xF0 ? 0x90 : 0x80;
+      high = lead == 0xF4 ? 0x8F : 0xBF;
+    } else if (lead >= 0x80) {
+      length = 0;  // a continuation byte or a lead byte that no valid sequence starts with
+    }
+    bool valid = length > 0 && i + length <= text.size();
+    for (std::size_t k = 1; valid && k < length; ++k) {
+      valid = k == 1 ? byte(i + 1) >= low && byte(i + 1) <= high : byte(i + k) >= 0x80 && byte(i + k) <= 0xBF;
+    }
+    if (valid) {
+      out.append(text.substr(i, length));
+      i += length;
+    } else {
+      out.append("\xEF\xBF\xBD");  // U+FFFD
+      ++i;
+    }
+  }
+  return out;
+}
+
 /// Prints the one-line error for an unusable file and returns the exit status.
 int report_invalid(const std::string& path, const continuo::performance& perf) {
   const std::string why = perf.diagnostics.empty() ? "not a usable MIDI file" : to_string(perf.diagnostics.front());
@@ -207,7 +252,7 @@ int inspect(arguments args) {
                              {"track", d.track},
                              {"message", d.message}});
     }
-    boost::json::object report{{"file", path},
+    boost::json::object report{{"file", json_text(path)},
                                {"status", continuo::name(perf.status)},
                                {"format", perf.format},
                                {"tracks", perf.track_count},
@@ -271,6 +316,27 @@ int notes(arguments args) {
   return 0;
 }
 
+/// How many notes of `perf` (their ticks, pitch, channel and velocities; not their track) are not
+/// among those of `reference`.
+std::size_t notes_not_in(const continuo::performance& perf, const continuo::performance& reference) {
+  using key = std::tuple<continuo::tick_t, continuo::tick_t, int, int, int, int>;
+  const auto keys = [](const continuo::note_columns& n) {
+    std::vector<key> out;
+    out.reserve(n.size());
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      out.emplace_back(n.onset_tick[i], n.offset_tick[i], n.pitch[i], n.channel[i], n.velocity[i],
+                       n.release_velocity[i]);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  const auto mine = keys(perf.notes);
+  const auto theirs = keys(reference.notes);
+  std::vector<key> missing;
+  std::set_difference(mine.begin(), mine.end(), theirs.begin(), theirs.end(), std::back_inserter(missing));
+  return missing.size();
+}
+
 int convert(arguments args) {
   continuo::midi::write_options write;
   if (const auto ppq = args.value("--ppq")) {
@@ -290,8 +356,24 @@ int convert(arguments args) {
   const auto paths = args.positional(2, "IN and OUT");
   const auto perf = continuo::read_performance(continuo::load_file(paths[0]), read);
   if (perf.status == continuo::read_status::invalid) return report_invalid(paths[0], perf);
-  continuo::save_file(paths[1], continuo::midi::write_performance(perf, write));
+  const auto bytes = continuo::midi::write_performance(perf, write);
+  continuo::save_file(paths[1], bytes);
   std::cerr << "continuo: wrote " << perf.notes.size() << " notes to " << paths[1] << '\n';
+  if (write.format == 0) {
+    // One track cannot always hold what several did: notes of one key and channel that overlap in
+    // different tracks pair up another way once they share a track. Format 1 keeps them (a property
+    // the tests check), so any note that differs from that write's is one the merge changed.
+    auto as_format1 = write;
+    as_format1.format = 1;
+    const auto changed = notes_not_in(continuo::read_performance(bytes, read),
+                                      continuo::read_performance(continuo::midi::write_performance(perf, as_format1),
+                                                                 read));
+    if (changed > 0) {
+      std::cerr << "continuo: warning: " << changed << " note(s) read back from " << paths[1]
+                << " differ: in one track, notes of one key that overlapped in different tracks pair up "
+                   "another way; --format 1 keeps them as they were\n";
+    }
+  }
   return 0;
 }
 
@@ -305,7 +387,7 @@ double parse_seconds(const std::optional<std::string>& text, double fallback, st
   const bool in_range = allow == zero::allowed ? v >= 0 : v > 0;
   if (r.ec != std::errc{} || r.ptr != text->data() + text->size() || !in_range || v > 1e7) {
     throw usage_error{std::string(option) + " must be a number of seconds " +
-                      (allow == zero::allowed ? "(0 or more)" : "over 0") + ", not '" + *text + "'"};
+                      (allow == zero::allowed ? "from 0" : "over 0") + " up to 1e7, not '" + *text + "'"};
   }
   return v;
 }
@@ -382,7 +464,7 @@ int sessions(arguments args) {
       diagnostics.push_back(
           {{"id", continuo::name(d.id)}, {"time_s", static_cast<double>(d.time_ns) / 1e9}, {"message", d.message}});
     }
-    std::cout << boost::json::serialize(boost::json::object{{"file", path},
+    std::cout << boost::json::serialize(boost::json::object{{"file", json_text(path)},
                                                             {"attempt_gap_s", options.attempt_gap_s},
                                                             {"restart_gap_s", options.restart_gap_s},
                                                             {"session_gap_s", options.session_gap_s},
@@ -415,7 +497,10 @@ int sessions(arguments args) {
       std::cout << line << continuo::key_name(static_cast<int>(f.key_sharps), f.key_minor != 0) << '\n';
     }
   }
-  for (const auto& d : split.diagnostics) std::cout << "  [" << continuo::name(d.id) << "] " << d.message << '\n';
+  for (const auto& d : split.diagnostics) {
+    std::cout << "  [" << continuo::name(d.id) << "] at " << clock(static_cast<double>(d.time_ns) / 1e9) << ": "
+              << d.message << '\n';
+  }
   return 0;
 }
 
@@ -471,7 +556,7 @@ int identify(arguments args) {
       attempts.push_back({{"start_s", a.attempt.start_s()},
                           {"end_s", a.attempt.end_s()},
                           {"note_count", a.attempt.note_count},
-                          {"piece", id.known() ? boost::json::value(id.name) : boost::json::value(nullptr)},
+                          {"piece", id.known() ? boost::json::value(json_text(id.name)) : boost::json::value(nullptr)},
                           {"confidence", id.confidence},
                           {"tempo_ratio", id.tempo_ratio},
                           {"placements", std::move(placements)}});
@@ -480,9 +565,9 @@ int identify(arguments args) {
     for (const auto& h : analysis.heatmaps) {
       boost::json::array plays;
       for (const auto p : h.plays) plays.push_back(p);
-      heatmaps.push_back({{"piece", h.name}, {"bar_plays", std::move(plays)}});
+      heatmaps.push_back({{"piece", json_text(h.name)}, {"bar_plays", std::move(plays)}});
     }
-    std::cout << boost::json::serialize(boost::json::object{{"file", path},
+    std::cout << boost::json::serialize(boost::json::object{{"file", json_text(path)},
                                                             {"attempt_gap_s", options.attempt_gap_s},
                                                             {"restart_gap_s", options.restart_gap_s},
                                                             {"attempts", std::move(attempts)},
@@ -561,12 +646,18 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  int status = exit_usage;
   try {
-    return run(argc, argv);
+    status = run(argc, argv);
   } catch (const std::bad_alloc&) {
     std::cerr << "continuo: out of memory\n";
   } catch (const std::exception& e) {
     std::cerr << "continuo: " << e.what() << '\n';
   }
-  return exit_usage;
+  // Output cut short (a full disk, a closed stdout) must not pass for a whole report.
+  if (!(std::cout << std::flush) || std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+    std::cerr << "continuo: cannot write standard output: " << std::strerror(errno) << '\n';
+    return exit_usage;
+  }
+  return status;
 }

@@ -71,14 +71,6 @@ class Practice:
         return pd.DataFrame(self.attempt_columns if table == "attempts" else self.session_columns)
 
 
-def _checked_gaps(attempt_gap: float, restart_gap: float, session_gap: float, stuck: float) -> None:
-    for name, value in (("attempt_gap", attempt_gap), ("session_gap", session_gap), ("stuck", stuck)):
-        if not value > 0:
-            raise ValueError(f"{name} must be a number of seconds over 0, not {value!r}")
-    if not restart_gap >= 0:
-        raise ValueError(f"restart_gap must be a number of seconds (0 turns restarts off), not {restart_gap!r}")
-
-
 def sessions(
     perf: Performance,
     *,
@@ -96,7 +88,6 @@ def sessions(
     seconds is taken as released. The same thresholds give exactly what the live
     :class:`Sessionizer` gives for the same events.
     """
-    _checked_gaps(attempt_gap, restart_gap, session_gap, stuck)
     s, a, d = _core.split_practice(perf._impl, attempt_gap, restart_gap, session_gap, stuck)
     session_list = tuple(
         Session(float(s["start_s"][i]), float(s["end_s"][i]), int(s["first_attempt"][i]),
@@ -220,6 +211,10 @@ def estimate_key(
 class Sessionizer:
     """The live sessionizer: push events with a monotonic clock in nanoseconds, take what finished.
 
+    Times run from 0 to 2**62 ns, channels 0-15, pitches 0-127: an event outside these, or a
+    threshold that is not a number of seconds over 0 (``restart_gap``: 0 or more) up to 1e9, raises
+    ValueError. An event older than the one before is the stream's doing: a diagnostic, not an error.
+
     >>> s = Sessionizer(attempt_gap=3.0)
     >>> s.note_on(0, channel=0, pitch=60); s.note_off(500_000_000, channel=0, pitch=60)
     >>> s.advance(10_000_000_000)
@@ -230,7 +225,6 @@ class Sessionizer:
     def __init__(
         self, *, attempt_gap: float = 3.0, restart_gap: float = 1.0, session_gap: float = 600.0, stuck: float = 120.0
     ) -> None:
-        _checked_gaps(attempt_gap, restart_gap, session_gap, stuck)
         self._impl = _core.Sessionizer(attempt_gap, restart_gap, session_gap, stuck)
 
     def note_on(self, time_ns: int, channel: int, pitch: int) -> None:
@@ -262,4 +256,15 @@ class Sessionizer:
 
     @property
     def in_attempt(self) -> bool:
+        """Whether an attempt is open: playing, or silent for less than ``attempt_gap``."""
         return self._impl.in_attempt
+
+    @property
+    def in_session(self) -> bool:
+        """Whether a session is open: an attempt is, or one ended less than ``session_gap`` ago."""
+        return self._impl.in_session
+
+    @property
+    def keys_down(self) -> int:
+        """Keys held down now (stuck ones released)."""
+        return self._impl.keys_down

@@ -22,6 +22,9 @@ struct write_options {
 };
 
 /// Encodes an event-level file. The bytes depend only on the events: writing twice gives the same.
+/// A gap of 2^28 ticks or more between two events of a track, which no delta time can hold, is
+/// bridged by empty text events (FF 01 00) every 2^28 - 1 ticks. Throws continuo::error for a track
+/// whose events are out of tick order.
 [[nodiscard]] std::vector<std::uint8_t> write_smf(const smf_file& file, bool running_status = true);
 
 /// Turns a performance back into events (notes, pedals not covered by controls, controls,
