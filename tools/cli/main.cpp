@@ -282,8 +282,16 @@ int inspect(arguments args) {
   return perf.status == continuo::read_status::invalid ? report_invalid(path, perf) : 0;
 }
 
-int notes(arguments args) {
+/// What the commands that print notes, sessions or pieces read: notes and pedals (no other control
+/// change is shown, and a take of dense pedalling would otherwise hold 16 bytes a change).
+continuo::performance_options notes_and_pedals() {
   continuo::performance_options options;
+  options.keep_controls = false;
+  return options;
+}
+
+int notes(arguments args) {
+  auto options = notes_and_pedals();
   args.flag("--csv");
   options.sustain = args.flag("--sustain");
   options.read.strict = args.flag("--strict");
@@ -296,9 +304,15 @@ int notes(arguments args) {
               << " diagnostic(s)); `continuo inspect " << path << "` lists them\n";
   }
   const auto& n = perf.notes;
+  // Written a mebibyte at a time: a take of millions of notes is not held twice, once as text.
+  constexpr std::size_t chunk_bytes = std::size_t{1} << 20U;
   std::string out = "onset_s,offset_s,pitch,velocity,channel,track,onset_tick,offset_tick\n";
-  out.reserve(out.size() + n.size() * 48);
+  out.reserve(chunk_bytes + 256);
   for (std::size_t i = 0; i < n.size(); ++i) {
+    if (out.size() >= chunk_bytes) {
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      out.clear();
+    }
     append_number(out, n.onset_s[i]);
     out += ',';
     append_number(out, n.offset_s[i]);
@@ -365,9 +379,11 @@ int convert(arguments args) {
     // the tests check), so any note that differs from that write's is one the merge changed.
     auto as_format1 = write;
     as_format1.format = 1;
-    const auto changed = notes_not_in(continuo::read_performance(bytes, read),
+    auto notes_only = read;
+    notes_only.keep_controls = false;
+    const auto changed = notes_not_in(continuo::read_performance(bytes, notes_only),
                                       continuo::read_performance(continuo::midi::write_performance(perf, as_format1),
-                                                                 read));
+                                                                 notes_only));
     if (changed > 0) {
       std::cerr << "continuo: warning: " << changed << " note(s) read back from " << paths[1]
                 << " differ: in one track, notes of one key that overlapped in different tracks pair up "
@@ -408,7 +424,7 @@ int sessions(arguments args) {
   const bool csv = args.flag("--csv");
   if (json && csv) throw usage_error{"choose one of --json and --csv"};
   const auto path = args.positional(1, "one FILE")[0];
-  const auto perf = continuo::read_performance(continuo::load_file(path));
+  const auto perf = continuo::read_performance(continuo::load_file(path), notes_and_pedals());
   if (perf.status == continuo::read_status::invalid) return report_invalid(path, perf);
   const auto split = continuo::split_practice(perf, options);
   std::vector<continuo::practice_features> features;
@@ -533,11 +549,11 @@ int identify(arguments args) {
 
   continuo::repertoire rep;
   for (const auto& [name, file] : pieces) {
-    const auto reference = continuo::read_performance(continuo::load_file(file));
+    const auto reference = continuo::read_performance(continuo::load_file(file), notes_and_pedals());
     if (reference.status == continuo::read_status::invalid) return report_invalid(file, reference);
     rep.add(name, reference);
   }
-  const auto perf = continuo::read_performance(continuo::load_file(path));
+  const auto perf = continuo::read_performance(continuo::load_file(path), notes_and_pedals());
   if (perf.status == continuo::read_status::invalid) return report_invalid(path, perf);
   const auto analysis = rep.analyse(perf, continuo::split_practice(perf, options));
 
