@@ -468,10 +468,18 @@ read_status decode(std::span<const std::uint8_t> in, const read_options& options
       continue;
     }
     if (printable) {
+      // A length past the end of the file: the chunk is damaged, and any track after it is found by
+      // its tag, as after a chunk id that is no id.
+      const std::size_t next = find_tag(in, data, "MTrk");
       keep_going = report.violation(diagnostic_id::chunk_truncated, pos + 4, -1,
                                     "chunk '" + std::string(id, id + 4) + "' declares " + std::to_string(length) +
-                                        " bytes but only " + std::to_string(available) + " remain; skipped");
-      break;
+                                        " bytes but only " + std::to_string(available) + " remain; " +
+                                        (next == std::string::npos
+                                             ? std::string("skipped")
+                                             : "resumed at the next MTrk, byte " + std::to_string(next)));
+      if (next == std::string::npos) break;
+      pos = next;
+      continue;
     }
     // A track chunk that declared too many bytes may have swallowed the next MTrk tag: search from
     // the end of its events. With no MTrk ahead, what is left is trailing bytes (padding, junk).

@@ -256,6 +256,19 @@ TEST(reader, skips_unknown_chunks_silently) {
   EXPECT_EQ(file.tracks.size(), 1U);
 }
 
+TEST(reader, finds_the_tracks_after_an_unknown_chunk_whose_length_runs_past_the_end) {
+  const auto file = read_smf(smf()
+                                 .header(1, 2, 96)
+                                 .raw({'X', 'F', 'I', 'H'})
+                                 .be(0xFFFFFF, 4)
+                                 .track(cat({middle_c, end_of_track}))
+                                 .track(cat({middle_c, end_of_track})));
+  ASSERT_EQ(file.tracks.size(), 2U);
+  EXPECT_EQ(file.track_events(1).size(), 3U);
+  expect_only(file.diagnostics, diagnostic_id::chunk_truncated, 18, -1);
+  EXPECT_NE(file.diagnostics[0].message.find("resumed at the next MTrk, byte 22"), std::string::npos);
+}
+
 TEST(reader, resumes_at_the_next_track_after_a_garbage_chunk_id) {
   const auto file = read_smf(
       smf().header(1, 1, 96).raw({0x01, 0x02, 0x03, 0x04, 0x05}).track(cat({middle_c, end_of_track})));
