@@ -65,3 +65,34 @@ def test_an_invalid_reference_exits_2_naming_it(continuo_bin: pathlib.Path, tmp_
     bad.write_bytes(b"RIFF? no, just some text")
     r = run(continuo_bin, "identify", take, "--piece", bad)
     assert r.returncode == 2 and "bad.mid" in r.stderr
+
+
+def test_two_pieces_of_one_name_and_a_reference_without_notes_are_refused(
+    continuo_bin: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    a = write(tmp_path / "a.mid", *piece(1))
+    take = write(tmp_path / "take.mid", *piece(1, bars=4))
+    twice = run(continuo_bin, "identify", take, "--piece", f"x={a}", "--piece", f"x={a}")
+    assert twice.returncode == 1
+    assert "two pieces are named 'x': give each its own name with --piece NAME=FILE" in twice.stderr
+    empty = tmp_path / "empty.mid"
+    continuo.from_notes({"onset_s": [], "offset_s": [], "pitch": []}).write(empty)
+    r = run(continuo_bin, "identify", take, "--piece", a, "--piece", empty)
+    assert r.returncode == 2, r.describe()
+    assert f"{empty}: the reference of 'empty' has no notes to recognise it by" in r.stderr
+
+
+def test_the_split_s_diagnostics_are_shown(continuo_bin: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    a = write(tmp_path / "a.mid", *piece(1))
+    onset, pitch = piece(1)
+    # The piece, and a low A0 (in no chord of it) struck at 0 s and held for 150 s, past `stuck`.
+    onsets = np.concatenate([[0.0], onset])
+    take = tmp_path / "take.mid"
+    notes = {"onset_s": onsets, "offset_s": np.concatenate([[150.0], onset + 0.2]), "pitch": np.concatenate([[21], pitch])}
+    continuo.from_notes(notes).write(take)
+    r = run(continuo_bin, "identify", take, "--piece", a, "--json")
+    assert r.returncode == 0, r.describe()
+    (stuck,) = json.loads(r.stdout)["diagnostics"]
+    assert stuck["id"] == "stream.stuck" and abs(stuck["time_s"] - 120.0) < 1e-9
+    text = run(continuo_bin, "identify", take, "--piece", a)
+    assert "  [stream.stuck] at 0:02:00: key " in text.stdout, text.stdout

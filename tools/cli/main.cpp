@@ -99,8 +99,8 @@ constexpr std::string_view identify_help =
     R"(Usage: continuo identify FILE --piece [NAME=]REFERENCE... [--attempt-gap S] [--restart-gap S] [--json]
 
 Splits a recording into attempts and says, for each, which registered piece was played, which
-bars and how fast against the reference; then, per piece, how many times each bar was played
-(docs/repertoire.md).
+bars and how fast against the reference; then, for each piece played, how many times each bar
+was played (docs/repertoire.md).
 
   --piece [NAME=]REFERENCE  register a piece from a MIDI file (a score or a performance) whose
                             time signatures give the bars; NAME defaults to the file's name.
@@ -109,7 +109,8 @@ bars and how fast against the reference; then, per piece, how many times each ba
   --restart-gap S           a shorter silence that ends an attempt when the playing broke off and
                             starts again from a little earlier (default 1; 0 turns it off)
   --json                    print one JSON object: attempts (piece, confidence, placements with
-                            bars and tempo ratio) and, per piece, the plays of each bar
+                            bars and tempo ratio), for each piece played the plays of each bar,
+                            and the diagnostics of the split (id, time_s, message)
 )";
 
 struct usage_error {
@@ -212,6 +213,32 @@ boost::json::string json_text(std::string_view text) {
       out.append("\xEF\xBF\xBD");  // U+FFFD
       ++i;
     }
+  }
+  return out;
+}
+
+/// Returns a time of the take as h:mm:ss.
+std::string clock_text(double seconds) {
+  char text[32];
+  const auto whole = static_cast<long long>(seconds);
+  std::snprintf(text, sizeof text, "%lld:%02lld:%02lld", whole / 3600, whole / 60 % 60, whole % 60);
+  return text;
+}
+
+/// Prints the sessionizer's diagnostics (a stuck key, the clock's end) under a table, each with its time.
+void print_stream_diagnostics(const std::vector<continuo::session_diagnostic>& diagnostics) {
+  for (const auto& d : diagnostics) {
+    std::cout << "  [" << continuo::name(d.id) << "] at " << clock_text(static_cast<double>(d.time_ns) / 1e9) << ": "
+              << d.message << '\n';
+  }
+}
+
+/// The sessionizer's diagnostics as JSON: id, time_s and message.
+boost::json::array stream_diagnostics_json(const std::vector<continuo::session_diagnostic>& diagnostics) {
+  boost::json::array out;
+  for (const auto& d : diagnostics) {
+    out.push_back(
+        {{"id", continuo::name(d.id)}, {"time_s", static_cast<double>(d.time_ns) / 1e9}, {"message", d.message}});
   }
   return out;
 }
@@ -475,32 +502,22 @@ int sessions(arguments args) {
                           {"note_count", s.note_count},
                           {"attempts", std::move(attempts)}});
     }
-    boost::json::array diagnostics;
-    for (const auto& d : split.diagnostics) {
-      diagnostics.push_back(
-          {{"id", continuo::name(d.id)}, {"time_s", static_cast<double>(d.time_ns) / 1e9}, {"message", d.message}});
-    }
-    std::cout << boost::json::serialize(boost::json::object{{"file", json_text(path)},
-                                                            {"attempt_gap_s", options.attempt_gap_s},
-                                                            {"restart_gap_s", options.restart_gap_s},
-                                                            {"session_gap_s", options.session_gap_s},
-                                                            {"sessions", std::move(sessions)},
-                                                            {"diagnostics", std::move(diagnostics)}})
+    std::cout << boost::json::serialize(
+                     boost::json::object{{"file", json_text(path)},
+                                         {"attempt_gap_s", options.attempt_gap_s},
+                                         {"restart_gap_s", options.restart_gap_s},
+                                         {"session_gap_s", options.session_gap_s},
+                                         {"sessions", std::move(sessions)},
+                                         {"diagnostics", stream_diagnostics_json(split.diagnostics)}})
               << '\n';
     return 0;
   }
-  const auto clock = [](double s) {
-    char text[32];
-    const auto whole = static_cast<long long>(s);
-    std::snprintf(text, sizeof text, "%lld:%02lld:%02lld", whole / 3600, whole / 60 % 60, whole % 60);
-    return std::string(text);
-  };
   std::cout << path << ": " << split.sessions.size() << " session(s), " << split.attempts.size() << " attempt(s)\n";
   for (std::size_t k = 0; k < split.sessions.size(); ++k) {
     const auto& s = split.sessions[k];
-    std::cout << "\nsession " << k + 1 << "  " << clock(s.start_s()) << " - " << clock(s.end_s()) << "  playing "
-              << clock(s.playing_s()) << " of " << clock(s.end_s() - s.start_s()) << ", " << s.attempt_count
-              << " attempt(s), " << s.note_count << " notes\n";
+    std::cout << "\nsession " << k + 1 << "  " << clock_text(s.start_s()) << " - " << clock_text(s.end_s())
+              << "  playing " << clock_text(s.playing_s()) << " of " << clock_text(s.end_s() - s.start_s()) << ", "
+              << s.attempt_count << " attempt(s), " << s.note_count << " notes\n";
     for (std::uint32_t i = s.first_attempt; i < s.first_attempt + s.attempt_count; ++i) {
       const auto& a = split.attempts[i];
       const auto& f = features[i];
@@ -508,15 +525,12 @@ int sessions(arguments args) {
       if (f.beat_period_s > 0) std::snprintf(tempo, sizeof tempo, "%3.0f bpm", 60 / f.beat_period_s);
       char line[160];
       std::snprintf(line, sizeof line, "  %s  %6.1f s  %5llu notes  %5.1f notes/s  velocity %3.0f  pedal %3.0f%%  %s  ",
-                    clock(a.start_s()).c_str(), a.duration_s(), static_cast<unsigned long long>(a.note_count),
+                    clock_text(a.start_s()).c_str(), a.duration_s(), static_cast<unsigned long long>(a.note_count),
                     f.notes_per_second, f.velocity_mean, 100 * f.sustain_fraction, tempo);
       std::cout << line << continuo::key_name(static_cast<int>(f.key_sharps), f.key_minor != 0) << '\n';
     }
   }
-  for (const auto& d : split.diagnostics) {
-    std::cout << "  [" << continuo::name(d.id) << "] at " << clock(static_cast<double>(d.time_ns) / 1e9) << ": "
-              << d.message << '\n';
-  }
+  print_stream_diagnostics(split.diagnostics);
   return 0;
 }
 
@@ -548,14 +562,25 @@ int identify(arguments args) {
   if (pieces.empty()) throw usage_error{"register at least one piece with --piece [NAME=]FILE"};
 
   continuo::repertoire rep;
-  for (const auto& [name, file] : pieces) {
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    const auto& [name, file] = pieces[i];
+    for (std::size_t k = 0; k < i; ++k) {
+      if (pieces[k].first == name) {
+        throw usage_error{"two pieces are named '" + name + "': give each its own name with --piece NAME=FILE"};
+      }
+    }
     const auto reference = continuo::read_performance(continuo::load_file(file), notes_and_pedals());
     if (reference.status == continuo::read_status::invalid) return report_invalid(file, reference);
+    if (reference.notes.empty()) {
+      std::cerr << "continuo: " << file << ": the reference of '" << name << "' has no notes to recognise it by\n";
+      return exit_invalid;
+    }
     rep.add(name, reference);
   }
   const auto perf = continuo::read_performance(continuo::load_file(path), notes_and_pedals());
   if (perf.status == continuo::read_status::invalid) return report_invalid(path, perf);
-  const auto analysis = rep.analyse(perf, continuo::split_practice(perf, options));
+  const auto split = continuo::split_practice(perf, options);
+  const auto analysis = rep.analyse(perf, split);
 
   if (json) {
     boost::json::array attempts;
@@ -583,19 +608,20 @@ int identify(arguments args) {
       for (const auto p : h.plays) plays.push_back(p);
       heatmaps.push_back({{"piece", json_text(h.name)}, {"bar_plays", std::move(plays)}});
     }
-    std::cout << boost::json::serialize(boost::json::object{{"file", json_text(path)},
-                                                            {"attempt_gap_s", options.attempt_gap_s},
-                                                            {"restart_gap_s", options.restart_gap_s},
-                                                            {"attempts", std::move(attempts)},
-                                                            {"pieces", std::move(heatmaps)}})
+    std::cout << boost::json::serialize(
+                     boost::json::object{{"file", json_text(path)},
+                                         {"attempt_gap_s", options.attempt_gap_s},
+                                         {"restart_gap_s", options.restart_gap_s},
+                                         {"attempts", std::move(attempts)},
+                                         {"pieces", std::move(heatmaps)},
+                                         {"diagnostics", stream_diagnostics_json(split.diagnostics)}})
               << '\n';
     return 0;
   }
   std::cout << path << ": " << analysis.attempts.size() << " attempt(s), " << rep.size() << " piece(s) registered\n";
   for (const auto& a : analysis.attempts) {
     char head[96];
-    const auto start = static_cast<long long>(a.attempt.start_s());
-    std::snprintf(head, sizeof head, "  %lld:%02lld:%02lld  %6.1f s  ", start / 3600, start / 60 % 60, start % 60,
+    std::snprintf(head, sizeof head, "  %s  %6.1f s  ", clock_text(a.attempt.start_s()).c_str(),
                   a.attempt.duration_s());
     std::cout << head;
     if (!a.identified.known()) {
@@ -618,6 +644,8 @@ int identify(arguments args) {
               << h.name << ": plays per bar, bars 1-" << (h.plays.empty() ? 0 : h.plays.size() - 1)
               << " (darkest: " << most << ")\n  " << heat_line(h.plays) << '\n';
   }
+  if (!split.diagnostics.empty()) std::cout << '\n';
+  print_stream_diagnostics(split.diagnostics);
   return 0;
 }
 
