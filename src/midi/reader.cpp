@@ -98,8 +98,9 @@ bool read_header(std::span<const std::uint8_t> in, reporter& report, header& out
       out.time_division = division::smpte(25, out.time_division.ticks_per_frame());
     }
     if (out.time_division.ticks_per_frame() == 0) {
-      if (!report.violation(diagnostic_id::division_zero, at + 12, -1,
-                            "SMPTE division of 0 ticks per frame; read as 40 (millisecond ticks at 25 fps)")) {
+      if (!report.violation(
+              diagnostic_id::division_zero, at + 12, -1,
+              "SMPTE division of 0 ticks per frame; read as 25 fps and 40 ticks per frame (millisecond ticks)")) {
         return false;
       }
       out.time_division = division::smpte(25, 40);
