@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <numbers>
 #include <string>
 #include <thread>
+#include <utility>
 
 namespace continuo {
 namespace {
@@ -149,6 +151,39 @@ void embed_into(std::span<const seconds_t> onset_s, std::span<const std::uint8_t
 
 [[noreturn]] void invalid_windows(const std::string& what) { throw error("[embedding.invalid_windows] " + what); }
 
+/// Returns `value` in the shortest of %g's forms, which, unlike std::to_string, keeps 1e-09 apart from 0.
+std::string number_text(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
+/// The most triple bins an embedding may have (4 MiB a vector).
+constexpr std::size_t max_triple_dimension = std::size_t{1} << 20U;
+
+/// Throws continuo::error for options or pitches that would give no meaningful vector: a weight that
+/// is negative or not finite (a NaN weight makes every value NaN), a triple block past
+/// max_triple_dimension, a pitch over 127.
+void check_input(std::span<const std::uint8_t> pitch, const embedding_options& options) {
+  for (const auto& [name, weight] :
+       {std::pair{"triple_weight", options.triple_weight}, std::pair{"pitch_weight", options.pitch_weight},
+        std::pair{"rhythm_weight", options.rhythm_weight}}) {
+    if (!(weight >= 0 && std::isfinite(weight))) {
+      throw error("[embedding.invalid_options] " + std::string(name) + " must be a finite number of 0 or more, not " +
+                  number_text(weight));
+    }
+  }
+  if (options.triple_dimension > max_triple_dimension) {
+    throw error("[embedding.invalid_options] triple_dimension must be at most 2^20, not " +
+                std::to_string(options.triple_dimension));
+  }
+  if (const auto bad = std::find_if(pitch.begin(), pitch.end(), [](std::uint8_t p) { return p > 127; });
+      bad != pitch.end()) {
+    throw error("[embedding.invalid_options] pitch " + std::to_string(*bad) + " of note " +
+                std::to_string(bad - pitch.begin()) + " is not 0-127");
+  }
+}
+
 }  // namespace
 
 std::size_t embedding_dimension(const embedding_options& options) noexcept {
@@ -157,6 +192,7 @@ std::size_t embedding_dimension(const embedding_options& options) noexcept {
 
 std::vector<float> embed(std::span<const seconds_t> onset_s, std::span<const std::uint8_t> pitch,
                          const embedding_options& options) {
+  check_input(pitch, options);
   std::vector<float> out(embedding_dimension(options), 0.0F);
   embed_into(onset_s, pitch, options, out);
   return out;
@@ -176,6 +212,7 @@ embedded_windows embed_windows(std::span<const seconds_t> onset_s, std::span<con
   const std::size_t n = std::min(onset_s.size(), pitch.size());
   onset_s = onset_s.first(n);
   pitch = pitch.first(n);
+  check_input(pitch, options);
   embedded_windows result;
   result.dimension = embedding_dimension(options);
   const auto events = onset_events(onset_s, pitch, options.fingerprint.merge_window_s);
@@ -192,8 +229,14 @@ embedded_windows embed_windows(std::span<const seconds_t> onset_s, std::span<con
   } else {
     const double length = windows.length_s;
     const double hop = windows.hop_s;
-    if (!(length > 0 && std::isfinite(length))) invalid_windows("window length " + std::to_string(length) + " s");
-    if (!(hop > 0 && std::isfinite(hop))) invalid_windows("window hop " + std::to_string(hop) + " s");
+    if (!(length > 0 && std::isfinite(length))) invalid_windows("window length " + number_text(length) + " s");
+    if (!(hop > 0 && std::isfinite(hop))) invalid_windows("window hop " + number_text(hop) + " s");
+    // Windows are found hop by hop: a hop this small against the length would take forever to say
+    // the same thing (and one below the resolution of the times, forever).
+    if (hop < length * 1e-6) {
+      invalid_windows("window hop of " + number_text(hop) + " s against a length of " + number_text(length) +
+                      " s: at most a million windows may overlap; use a hop of at least length / 1e6");
+    }
     auto at_or_after = [&](double t) {
       return static_cast<std::size_t>(std::lower_bound(events.begin(), events.end(), t,
                                                        [](const onset_event& e, double x) { return e.onset_s < x; }) -
@@ -213,6 +256,10 @@ embedded_windows embed_windows(std::span<const seconds_t> onset_s, std::span<con
       const std::size_t e1 = at_or_after(t + length);
       if (ranges.empty() || ranges.back() != std::pair{e0, e1}) ranges.emplace_back(e0, e1);
       if (e1 >= count) break;
+      if (!(t + hop > t)) {
+        invalid_windows("window hop of " + number_text(hop) + " s is below the resolution of times near " +
+                        number_text(t) + " s");
+      }
       t += hop;
     }
   }

@@ -1,6 +1,10 @@
 #include <continuo/diagnostic.hpp>
 #include <continuo/file.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -38,21 +42,32 @@ std::vector<std::uint8_t> load_file(const std::filesystem::path& path) {
 }
 
 void save_file(const std::filesystem::path& path, std::span<const std::uint8_t> bytes) {
-  auto temporary = path;
-  temporary += ".partial";
-  // Whatever fails, the temporary goes, and the error names the path asked for.
+  // A temporary of its own beside the target (created, never reused, so that no file of the
+  // user's of a like name is overwritten), renamed over it once whole.
+  static std::atomic<unsigned> serial{0};
+  std::filesystem::path temporary;
+  file_ptr f;
+  for (int attempt = 0; !f; ++attempt) {
+    temporary = path;
+    temporary += ".partial-" + std::to_string(::getpid()) + "-" + std::to_string(serial++);
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+      f.reset(::fdopen(fd, "wb"));
+      if (!f) ::close(fd);
+    }
+    if (!f && (errno != EEXIST || attempt == 100)) {
+      throw error("cannot write '" + path.string() + "': " + std::strerror(errno));
+    }
+  }
+  // Whatever fails from here, the temporary goes, and the error names the path asked for.
   const auto give_up = [&](const std::string& reason) {
     std::error_code ignored;
     std::filesystem::remove(temporary, ignored);
     throw error("cannot write '" + path.string() + "': " + reason);
   };
-  {
-    file_ptr f(std::fopen(temporary.c_str(), "wb"));
-    if (!f) give_up(std::strerror(errno));
-    if (std::fwrite(bytes.data(), 1, bytes.size(), f.get()) != bytes.size() || std::fflush(f.get()) != 0 ||
-        std::fclose(f.release()) != 0) {
-      give_up(std::strerror(errno));
-    }
+  if (std::fwrite(bytes.data(), 1, bytes.size(), f.get()) != bytes.size() || std::fflush(f.get()) != 0 ||
+      std::fclose(f.release()) != 0) {
+    give_up(std::strerror(errno));
   }
   std::error_code ec;
   std::filesystem::rename(temporary, path, ec);

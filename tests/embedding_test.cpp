@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <vector>
@@ -181,6 +182,25 @@ TEST(embedding, windows_reject_a_hop_that_is_not_positive) {
   EXPECT_THROW((void)continuo::embed_windows(n.onset_s, n.pitch, {.length_s = -1, .hop_s = 1}), continuo::error);
   const auto none = continuo::embed_windows(std::vector<double>{}, std::vector<std::uint8_t>{});
   EXPECT_TRUE(none.windows.empty());
+  // Hop by hop, a hop of 1e-9 s over a 10 s window is ten billion steps a window: refused.
+  EXPECT_THROW((void)continuo::embed_windows(n.onset_s, n.pitch, {.length_s = 10, .hop_s = 1e-9}), continuo::error);
+  EXPECT_NO_THROW((void)continuo::embed_windows(n.onset_s, n.pitch, {.length_s = 10, .hop_s = 1e-5}));
+}
+
+TEST(embedding, refuses_weights_and_pitches_that_give_no_vector) {
+  const auto n = piece(1);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (const float bad : {nan, std::numeric_limits<float>::infinity(), -1.0F}) {
+    EXPECT_THROW((void)continuo::embed(n.onset_s, n.pitch, {.pitch_weight = bad}), continuo::error);
+    EXPECT_THROW((void)continuo::embed_windows(n.onset_s, n.pitch, {}, {.rhythm_weight = bad}), continuo::error);
+  }
+  EXPECT_THROW((void)continuo::embed(n.onset_s, n.pitch, {.triple_dimension = std::size_t{1} << 21U}), continuo::error);
+  auto high = n.pitch;
+  high[3] = 128;
+  EXPECT_THROW((void)continuo::embed(n.onset_s, high, {}), continuo::error);
+  const auto zero_weights = continuo::embed(n.onset_s, n.pitch,
+                                            {.triple_weight = 0, .pitch_weight = 0, .rhythm_weight = 0});
+  for (const float x : zero_weights) EXPECT_TRUE(std::isfinite(x));
 }
 
 }  // namespace

@@ -55,7 +55,8 @@ struct embedding_options {
 [[nodiscard]] std::size_t embedding_dimension(const embedding_options& options = {}) noexcept;
 
 /// Returns the embedding of notes given as columns of one length (onsets in seconds, non-decreasing).
-/// All zeros when there are no notes; otherwise L2 norm 1.
+/// All zeros when there are no notes; otherwise L2 norm 1. Throws continuo::error for a weight that
+/// is negative or not finite, a triple_dimension over 2^20 or a pitch over 127.
 [[nodiscard]] std::vector<float> embed(std::span<const seconds_t> onset_s, std::span<const std::uint8_t> pitch,
                                        const embedding_options& options = {});
 
@@ -97,7 +98,8 @@ struct embedded_windows {
 };
 
 /// Returns the embeddings of overlapping windows of notes. Windows without notes are left out; the last
-/// window reaches the last note. Throws continuo::error when a length or hop is not positive.
+/// window reaches the last note. Throws continuo::error when a length or hop is not positive or not
+/// finite, or a hop under a millionth of the length (windows are found hop by hop), and as embed does.
 ///
 ///     const auto w = continuo::embed_windows(perf.notes, {.length_s = 10, .hop_s = 2.5});
 [[nodiscard]] embedded_windows embed_windows(std::span<const seconds_t> onset_s, std::span<const std::uint8_t> pitch,

@@ -68,6 +68,24 @@ def test_embed_windows_rows_match_embed_of_their_notes() -> None:
         continuo.embed_windows(perf, seconds=0.0)
 
 
+def test_embeddings_refuse_what_would_give_no_vector_or_no_end() -> None:
+    perf = continuo.from_notes({"onset_s": [0.0, 1.0, 2.0], "offset_s": [0.5, 1.5, 2.5], "pitch": [60, 62, 64]})
+    for weight in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(ValueError, match="triple_weight must be a finite number of 0 or more"):
+            continuo.embed(perf, triple_weight=weight)
+        with pytest.raises(ValueError, match="rhythm_weight"):
+            continuo.embed_windows(perf, rhythm_weight=weight)
+    for hop in (1e-9, 1e-300):  # hop by hop, these would take hours or never end
+        with pytest.raises(ValueError, match="at most a million windows may overlap"):
+            continuo.embed_windows(perf, 0.5, hop)
+    with pytest.raises(ValueError, match="seconds and hop must be finite"):
+        continuo.embed_windows(perf, float("inf"))
+    with pytest.raises(ValueError, match="pitch 200 of note 1 is not 0-127"):
+        continuo.embed_notes([0.0, 1.0], [60, 200])
+    with pytest.raises(ValueError, match="triple_dimension must be at most 2\\^20"):
+        continuo.embed(perf, triple_dimension=10**9)
+
+
 def test_passages_finds_a_drilled_phrase_with_its_tempo() -> None:
     monday = performance([(100, 90), (1, 60), (101, 90), (1, 70), (102, 90), (1, 80)])
     tuesday = performance([(1, 90), (103, 90)])

@@ -175,9 +175,13 @@ def test_rejects_damaged_files_with_the_offset() -> None:
         continuo.Index.from_bytes(bytes(huge))
     error_copy = pickle.loads(pickle.dumps(error.value))
     assert error_copy.name == error.value.name and error_copy.offset == error.value.offset
-    with pytest.raises(continuo.IndexDataError) as missing:
+    strided = np.frombuffer(good, np.uint8).repeat(2)[::2]  # the same bytes, but not contiguous
+    with pytest.raises(ValueError, match="not C-contiguous"):
+        continuo.Index.from_bytes(strided)  # type: ignore[arg-type]
+    with pytest.raises(OSError, match="/nonexistent/index.cntidx"):
         continuo.Index.load("/nonexistent/index.cntidx")
-    assert missing.value.name == "index.io_failed"
+    with pytest.raises(OSError):
+        continuo.Index(4).save("/nonexistent/index.cntidx")
 
 
 @pytest.mark.parametrize("storage", ["float32", "int8"])

@@ -97,6 +97,13 @@ def test_bad_thresholds_raise() -> None:
         continuo.sessions(scale_bursts(), stuck=1e10)
 
 
+def test_practice_tables_are_named() -> None:
+    practice = continuo.sessions(scale_bursts())
+    assert len(practice.to_pandas("sessions")) == len(practice.sessions)
+    with pytest.raises(ValueError, match="no table 'session': choose 'attempts' or 'sessions'"):
+        practice.to_pandas("session")  # type: ignore[arg-type]
+
+
 def test_live_events_out_of_range_raise_and_change_nothing() -> None:
     live = continuo.Sessionizer()
     with pytest.raises(ValueError, match="time_ns -1 is outside 0 to 2"):

@@ -52,6 +52,8 @@ def test_rejects_what_is_not_bytes(scale_bytes: bytes) -> None:
         continuo.read(scale_bytes, pedal_threshold=200)
     with pytest.raises(ValueError, match="max_tracks"):
         continuo.Limits(max_tracks=-1)
+    with pytest.raises(ValueError, match="max_tick must be an integer in \\[0, 1099511627775\\]"):
+        continuo.Limits(max_tick=2**40)  # past what an event holds: it would be ignored
 
 
 def test_notes_are_columns_in_seconds_and_ticks(scale: continuo.Performance) -> None:

@@ -76,6 +76,23 @@ def test_corrupt_pickles_raise_instead_of_crashing() -> None:
     for bad in (b"", state[:10], state[:-1], state + b"\0", b"x" * len(state), state[:20] + b"\xff" * 8 + state[28:]):
         with pytest.raises(ValueError, match="not a pickled continuo.Performance"):
             restore(bad)
+    # Well formed but out of range: a pitch of 255 would index past every table made by pitch.
+    pitch_at = state.index(bytes([60, 60, 60, 64, 64, 64]))
+    forged = state[:pitch_at] + b"\xff" + state[pitch_at + 1 :]
+    with pytest.raises(ValueError, match="note 0 holds a value out of range"):
+        restore(forged)
+
+
+def test_write_to_a_path_it_cannot_replace_leaves_nothing_behind(tmp_path: pathlib.Path) -> None:
+    perf = continuo.read(note_file([(0, 96, 60, 64)]))
+    (tmp_path / "take.mid.partial").write_bytes(b"the user's own")
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(IsADirectoryError):
+        perf.write(tmp_path / "folder")
+    perf.write(tmp_path / "take.mid")
+    assert (tmp_path / "take.mid").read_bytes() == perf.to_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "take.mid", "take.mid.partial"]
+    assert (tmp_path / "take.mid.partial").read_bytes() == b"the user's own"
 
 
 def test_equality() -> None:

@@ -5,6 +5,7 @@ docs/embeddings.md describes the vector's blocks, the passage algorithm and thei
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
@@ -49,7 +50,11 @@ def embed_notes(
         raise ValueError("onset_s and pitch must be 1-D and of the same length")
     if triple_dimension < 0:
         raise ValueError(f"triple_dimension must not be negative, not {triple_dimension}")
-    return _core.embed(onset, keys, triple_dimension, transposition_invariant, triple_weight, pitch_weight, rhythm_weight)
+    try:
+        return _core.embed(onset, keys, triple_dimension, transposition_invariant, triple_weight, pitch_weight,
+                           rhythm_weight)  # fmt: skip
+    except _core.CoreError as e:  # a weight, the dimension or a pitch out of range
+        raise ValueError(str(e)) from None
 
 
 def embed(
@@ -118,8 +123,8 @@ def embed_windows(
     """
     if events is None:
         hop_s = seconds / 3 if hop is None else hop
-        if not (seconds > 0 and hop_s > 0):
-            raise ValueError(f"seconds and hop must be over 0, not {seconds!r} and {hop_s!r}")
+        if not (0 < seconds < math.inf and 0 < hop_s < math.inf):
+            raise ValueError(f"seconds and hop must be finite and over 0, not {seconds!r} and {hop_s!r}")
         length_events = hop_count = 0
     else:
         if events <= 0 or (hop_events is not None and hop_events <= 0):
@@ -128,11 +133,14 @@ def embed_windows(
     if threads < 1:
         raise ValueError(f"threads must be at least 1, not {threads}")
     notes = perf.notes
-    vectors, spans = _core.embed_windows(
-        np.ascontiguousarray(notes["onset_s"]), np.ascontiguousarray(notes["pitch"]), float(seconds), float(hop_s),
-        length_events, hop_count, threads, triple_dimension, transposition_invariant, triple_weight, pitch_weight,
-        rhythm_weight,
-    )  # fmt: skip
+    try:
+        vectors, spans = _core.embed_windows(
+            np.ascontiguousarray(notes["onset_s"]), np.ascontiguousarray(notes["pitch"]), float(seconds), float(hop_s),
+            length_events, hop_count, threads, triple_dimension, transposition_invariant, triple_weight, pitch_weight,
+            rhythm_weight,
+        )  # fmt: skip
+    except _core.CoreError as e:  # a hop too small for the length, a weight or the dimension out of range
+        raise ValueError(str(e)) from None
     return vectors, Windows(spans["first_note"], spans["last_note"], spans["start_s"], spans["end_s"])
 
 

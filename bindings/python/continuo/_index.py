@@ -41,6 +41,13 @@ def _raise_from(error: Exception) -> IndexDataError:
     return IndexDataError(name, id, offset, message)
 
 
+def _file_error(error: Exception) -> Exception:
+    """A file that cannot be opened, read or written is an OSError, as everywhere in the package; a
+    damaged one an IndexDataError."""
+    name, _, _, message = error.args
+    return OSError(message) if name == "index.io_failed" else _raise_from(error)
+
+
 def _ids(ids: _Ints) -> npt.NDArray[np.uint64]:
     a = np.atleast_1d(np.asarray(ids))
     if a.ndim != 1 or (a.size and not np.issubdtype(a.dtype, np.integer)):
@@ -215,7 +222,8 @@ class Index:
 
     @classmethod
     def from_bytes(cls, data: Buffer) -> Index:
-        """Rebuilds an index from ``to_bytes()``; a damaged input raises ``IndexDataError``."""
+        """Rebuilds an index from ``to_bytes()``; a damaged input raises ``IndexDataError``, a buffer
+        that is not contiguous (a strided numpy view) ``BufferError``."""
         try:
             return cls._wrap(_core.VectorIndex.from_bytes(data))
         except _core.IndexCoreError as e:
@@ -226,15 +234,16 @@ class Index:
         try:
             self._core.save(os.fspath(path))
         except _core.IndexCoreError as e:
-            raise _raise_from(e) from None
+            raise _file_error(e) from None
 
     @classmethod
     def load(cls, path: Union[str, os.PathLike[str]]) -> Index:
-        """Reads an index written by ``save()``; a damaged file raises ``IndexDataError``."""
+        """Reads an index written by ``save()``; a damaged file raises ``IndexDataError``, one that cannot
+        be opened or read ``OSError``."""
         try:
             return cls._wrap(_core.VectorIndex.load(os.fspath(path)))
         except _core.IndexCoreError as e:
-            raise _raise_from(e) from None
+            raise _file_error(e) from None
 
     def __reduce__(self) -> tuple[object, tuple[bytes]]:
         return (Index.from_bytes, (self.to_bytes(),))

@@ -207,8 +207,10 @@ class SessionLibrary:
         if sidecar.get("format") != _FORMAT or sidecar.get("version") != _VERSION:
             raise ValueError(f"{path}.json is not a continuo session library of version {_VERSION}")
         index = Index.load(path)
-        if index.dimension != sidecar["dimension"] or index.dimension != _DIMENSION:
+        if index.dimension != _DIMENSION:
             raise ValueError(f"{path} holds vectors of dimension {index.dimension}, not {_DIMENSION}")
+        if sidecar.get("dimension") != index.dimension:
+            raise ValueError(f"{path}.json says dimension {sidecar.get('dimension')!r}, but {path} holds {index.dimension}")
         library = cls(storage=index.storage, transposition_invariant=bool(sidecar["transposition_invariant"]))
         library._index = index
         library._key = {str(name): int(key) for name, key in sidecar["sessions"].items()}

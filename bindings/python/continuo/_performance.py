@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Mapping, Sequence, TypedDict, Union, overload
@@ -90,7 +92,7 @@ class Limits:
     """Diagnostics kept; then one ``limit.diagnostics``."""
 
     def __post_init__(self) -> None:
-        bounds = {"max_events": 2**64 - 1, "max_tick": 2**63 - 1, "max_tracks": 2**32 - 1, "max_diagnostics": 2**32 - 1}
+        bounds = {"max_events": 2**64 - 1, "max_tick": 2**40 - 1, "max_tracks": 2**32 - 1, "max_diagnostics": 2**32 - 1}
         for name, top in bounds.items():
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or not 0 <= value <= top:
@@ -98,6 +100,26 @@ class Limits:
 
 
 _DEFAULT_LIMITS = Limits()
+_SERIAL = itertools.count()
+
+
+def _save(path: str, data: bytes) -> None:
+    """Writes ``data`` to a new temporary beside ``path`` (never a file of the user's), then renames it."""
+    while True:
+        partial = f"{path}.partial-{os.getpid()}-{next(_SERIAL)}"
+        try:
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+            break
+        except FileExistsError:
+            continue
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise
 
 
 def _check_pairing(pairing: str) -> None:
@@ -366,16 +388,12 @@ class Performance:
     ) -> None:
         """Writes the performance as a Standard MIDI File to a path or a binary file object.
 
-        A path is written through a temporary file and a rename, so a crash never leaves half a
-        file. The options are those of :meth:`to_bytes`.
+        A path is written through a temporary file of its own beside it and a rename, so a crash never
+        leaves half a file, and a failure leaves none. The options are those of :meth:`to_bytes`.
         """
         data = self.to_bytes(ppq=ppq, format=format, running_status=running_status, pairing=pairing)
         if isinstance(target, (str, os.PathLike)):
-            path = os.fspath(target)
-            partial = f"{path}.partial"
-            with open(partial, "wb") as f:
-                f.write(data)
-            os.replace(partial, path)
+            _save(os.fspath(target), data)
             return
         target.write(data)
 

@@ -66,6 +66,8 @@ class Practice:
 
     def to_pandas(self, table: Literal["attempts", "sessions"] = "attempts") -> pandas.DataFrame:
         """Returns the attempts (or sessions) as a DataFrame; pandas is imported only here."""
+        if table not in ("attempts", "sessions"):
+            raise ValueError(f"no table {table!r}: choose 'attempts' or 'sessions'")
         import pandas as pd
 
         return pd.DataFrame(self.attempt_columns if table == "attempts" else self.session_columns)
@@ -213,7 +215,8 @@ class Sessionizer:
 
     Times run from 0 to 2**62 ns, channels 0-15, pitches 0-127: an event outside these, or a
     threshold that is not a number of seconds over 0 (``restart_gap``: 0 or more) up to 1e9, raises
-    ValueError. An event older than the one before is the stream's doing: a diagnostic, not an error.
+    ValueError (TypeError for a channel or pitch that is no integer from 0 to 255, or a time that is
+    no 64-bit integer). An event older than the one before is the stream's doing: a diagnostic.
 
     >>> s = Sessionizer(attempt_gap=3.0)
     >>> s.note_on(0, channel=0, pitch=60); s.note_off(500_000_000, channel=0, pitch=60)

@@ -3,6 +3,8 @@
 // threads run at once while add and remove wait for them (the C++ index itself leaves that to its
 // caller). Argument conversion and checking live in continuo/_index.py.
 
+#include "buffer_view.hpp"
+
 #include <continuo/index.hpp>
 
 #include <pybind11/numpy.h>
@@ -180,11 +182,9 @@ class py_index {
     });
     return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
   }
-  static std::unique_ptr<py_index> from_bytes(const py::buffer& data) {
-    const py::buffer_info info = data.request();
-    const std::span<const std::uint8_t> bytes(static_cast<const std::uint8_t*>(info.ptr),
-                                              static_cast<std::size_t>(info.size * info.itemsize));
-    return std::make_unique<py_index>(without_gil([&] { return vector_index::from_bytes(bytes); }));
+  static std::unique_ptr<py_index> from_bytes(const py::handle& data) {
+    const buffer_view view(data);
+    return std::make_unique<py_index>(without_gil([&] { return vector_index::from_bytes(view.bytes()); }));
   }
   void save(const std::filesystem::path& path) const {
     without_gil([&] {

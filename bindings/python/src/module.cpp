@@ -4,6 +4,7 @@
 // base, so no column is copied and none outlives its buffer. The public API, its argument
 // checking and its documentation live in the pure-Python package (continuo/__init__.py).
 
+#include "buffer_view.hpp"
 #include "holder.hpp"
 
 #include <continuo/continuo.hpp>
@@ -119,25 +120,6 @@ const py::dtype& record_dtype(Fields&& make_fields) {
       })
       .get_stored();
 }
-
-/// The bytes of any object that exports a contiguous buffer, pinned until destruction (a
-/// bytearray cannot be resized while this holds it, so the GIL can be released over the bytes).
-class buffer_view {
- public:
-  explicit buffer_view(py::handle object) {
-    if (PyObject_GetBuffer(object.ptr(), &view_, PyBUF_SIMPLE) != 0) throw py::error_already_set();
-  }
-  ~buffer_view() { PyBuffer_Release(&view_); }
-  buffer_view(const buffer_view&) = delete;
-  buffer_view& operator=(const buffer_view&) = delete;
-
-  [[nodiscard]] std::span<const std::uint8_t> bytes() const {
-    return {static_cast<const std::uint8_t*>(view_.buf), static_cast<std::size_t>(view_.len)};
-  }
-
- private:
-  Py_buffer view_{};
-};
 
 // ---- tables built for Python ---------------------------------------------------------------------
 

@@ -205,6 +205,55 @@ std::string serialize(const holder& h) {
   return w.take();
 }
 
+namespace {
+
+/// Fails unless every value lies where a read file's would (the code that uses a performance indexes
+/// tables by pitch and channel): a pickle can be damaged or forged.
+void check_values(const performance& p) {
+  const auto fail_at = [](const char* what, std::size_t i) {
+    reader::fail(std::string(what) + " " + std::to_string(i) + " holds a value out of range");
+  };
+  const midi::division division = p.tempo.division();
+  const bool division_ok = division.is_smpte() ? division.ticks_per_frame() > 0 &&
+                                                     (division.smpte_fps() == 24 || division.smpte_fps() == 25 ||
+                                                      division.smpte_fps() == 29 || division.smpte_fps() == 30)
+                                               : division.ticks_per_quarter() > 0;
+  if (!division_ok) reader::fail("division " + std::to_string(division.raw) + " is not one a file can have");
+  const auto tick_ok = [](tick_t t) { return t >= 0 && t <= midi::event::max_tick; };
+  const auto& n = p.notes;
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    if (!tick_ok(n.onset_tick[i]) || n.offset_tick[i] < n.onset_tick[i] || !tick_ok(n.offset_tick[i]) ||
+        n.pitch[i] > 127 || n.velocity[i] > 127 || n.release_velocity[i] > 127 || n.channel[i] > 15) {
+      fail_at("note", i);
+    }
+  }
+  for (std::size_t i = 0; i < p.pedals.size(); ++i) {
+    if (p.pedals[i].channel > 15 || p.pedals[i].offset_tick < p.pedals[i].onset_tick) fail_at("pedal", i);
+  }
+  for (std::size_t i = 0; i < p.controls.size(); ++i) {
+    const auto& c = p.controls[i];
+    if (c.channel > 15 || c.number > 127 || c.value > 127) fail_at("control change", i);
+  }
+  for (std::size_t i = 0; i < p.programs.size(); ++i) {
+    if (p.programs[i].channel > 15 || p.programs[i].program > 127) fail_at("program change", i);
+  }
+  for (std::size_t i = 0; i < p.pitch_bends.size(); ++i) {
+    const auto& b = p.pitch_bends[i];
+    if (b.channel > 15 || b.value < -8192 || b.value > 8191) fail_at("pitch bend", i);
+  }
+  for (std::size_t i = 0; i < p.key_signatures.size(); ++i) {
+    if (p.key_signatures[i].sharps < -7 || p.key_signatures[i].sharps > 7) fail_at("key signature", i);
+  }
+  for (std::size_t i = 0; i < p.time_signatures.size(); ++i) {
+    const auto& t = p.time_signatures[i];
+    if (t.numerator == 0 || t.denominator == 0 || (t.denominator & (t.denominator - 1)) != 0) {
+      fail_at("time signature", i);
+    }
+  }
+}
+
+}  // namespace
+
 holder deserialize(std::span<const std::uint8_t> bytes) {
   reader r(bytes);
   r.expect_magic();
@@ -298,6 +347,7 @@ holder deserialize(std::span<const std::uint8_t> bytes) {
     d.message = r.get_string();
   }
   r.expect_end();
+  check_values(p);
   return h;
 }
 
