@@ -66,8 +66,8 @@ std::vector<std::uint8_t> write_smf(const smf_file& file, bool running_status) {
                     std::to_string(e.tick()) + " comes before the event ahead of it, at tick " +
                     std::to_string(previous) + ": a track's events must be in tick order");
       }
-      // A delta holds at most 2^28 - 1 ticks: a longer silence (ten hours at 960 PPQ and 80 bpm) is
-      // bridged by empty text events, which every reader skips.
+      // A delta holds at most 2^28 - 1 ticks: a longer silence (39 hours at 960 PPQ and 120 bpm, 68
+      // minutes at 32,767 PPQ) is bridged by empty text events, which every reader skips.
       for (; e.tick() - previous > max_vlq; previous += max_vlq) {
         put_vlq(out, max_vlq);
         put_be(out, 0xFF'01'00U, 3);  // text event, no text
