@@ -97,6 +97,11 @@ def test_adds_removes_and_replaces() -> None:
     assert sorted(ix.ids.tolist()) == [2, 3]
     with pytest.raises(KeyError):
         ix.metadata(1)
+    for no_id in (-1, 2**64):  # no id can be these: absent, like any other
+        with pytest.raises(KeyError):
+            ix.metadata(no_id)
+        with pytest.raises(KeyError):
+            ix.vector(no_id)
 
 
 def test_rejects_bad_input_with_its_position() -> None:

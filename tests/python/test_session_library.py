@@ -82,6 +82,9 @@ def test_add_replaces_remove_and_contents() -> None:
     assert vector.shape == (1024,) and float(np.linalg.norm(vector)) == pytest.approx(1.0, abs=1e-5)
     with pytest.raises(KeyError):
         library.start("day3")
+    for k in (-1, -2, 1.5):
+        with pytest.raises(ValueError, match="k must be a non-negative integer"):
+            library.similar("day1", k=k)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         library.add("empty", session(1, 80, 0.5, 0.5), start=MAY_1)
 

@@ -156,6 +156,8 @@ def test_from_notes_takes_what_read_gives(scale: continuo.Performance) -> None:
         ({"onset_tick": [0, 1], "offset_tick": [5], "pitch": [60, 61]}, ValueError, "has shape"),
         ({"onset_tick": [-1], "offset_tick": [5], "pitch": [60]}, ValueError, "outside"),
         ({"onset_s": [float("nan")], "offset_s": [1.0], "pitch": [60]}, ValueError, "non-negative"),
+        ({"onset_s": [0.0, 9.6e14], "offset_s": [1.0, 9.6e14], "pitch": [60, 61]}, ValueError,
+         r"notes\['onset_s'\]\[1\] = 960000000000000.0 s lies past tick 2\^40 - 1"),
     ],
 )
 def test_from_notes_checks_its_input(notes: dict[str, list[object]], error: type[Exception], match: str) -> None:

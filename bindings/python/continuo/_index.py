@@ -48,6 +48,14 @@ def _file_error(error: Exception) -> Exception:
     return OSError(message) if name == "index.io_failed" else _raise_from(error)
 
 
+def _stored_id(id: int) -> int:
+    """``id`` as the index keys it; an integer no id can be raises ``KeyError``, as an absent one does."""
+    value = int(id)
+    if not 0 <= value < 2**63:
+        raise KeyError(id)
+    return value
+
+
 def _ids(ids: _Ints) -> npt.NDArray[np.uint64]:
     a = np.atleast_1d(np.asarray(ids))
     if a.ndim != 1 or (a.size and not np.issubdtype(a.dtype, np.integer)):
@@ -149,12 +157,12 @@ class Index:
 
     def metadata(self, id: int) -> tuple[int, int]:
         """Returns ``(group, time_ns)`` of a stored vector; raises ``KeyError`` if absent."""
-        return self._core.metadata(int(id))
+        return self._core.metadata(_stored_id(id))
 
     def vector(self, id: int) -> npt.NDArray[np.float32]:
         """Returns a stored vector as the index holds it: L2-normalised, and dequantised for int8 (values
         within about 1/254 of the norm); raises ``KeyError`` if absent."""
-        return self._core.vector(int(id))
+        return self._core.vector(_stored_id(id))
 
     @property
     def dimension(self) -> int:

@@ -158,6 +158,8 @@ class SessionLibrary:
         (embedded whole) or an embedding. ``before`` keeps sessions that started strictly before it,
         ``after`` those that started at or after it.
         """
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise ValueError(f"k must be a non-negative integer, not {k!r}")
         exclude: Optional[int] = None
         if isinstance(query, str):
             exclude = self._key[query]
@@ -210,7 +212,7 @@ class SessionLibrary:
         if index.dimension != _DIMENSION:
             raise ValueError(f"{path} holds vectors of dimension {index.dimension}, not {_DIMENSION}")
         if sidecar.get("dimension") != index.dimension:
-            raise ValueError(f"{path}.json says dimension {sidecar.get('dimension')!r}, but {path} holds {index.dimension}")
+            raise ValueError(f"{path}.json says dimension {sidecar.get('dimension')!r}, {path} holds {index.dimension}")
         library = cls(storage=index.storage, transposition_invariant=bool(sidecar["transposition_invariant"]))
         library._index = index
         library._key = {str(name): int(key) for name, key in sidecar["sessions"].items()}

@@ -640,7 +640,12 @@ def from_notes(
             seconds = np.asarray(_column(notes, f"{end}_s"), dtype=np.float64)
             if seconds.shape != (n,) or not np.all(np.isfinite(seconds) & (seconds >= 0)):
                 raise ValueError(f"notes[{end + '_s'!r}] must hold {n} non-negative numbers")
-            cols[f"{end}_tick"] = _ints({"t": np.rint(clock.seconds_to_tick(seconds))}, "notes", "t", n, 0, _MAX_TICK, None, np.int64)
+            ticks = np.rint(clock.seconds_to_tick(seconds))
+            if n and not np.all(ticks <= _MAX_TICK):
+                i = int(np.argmax(~(ticks <= _MAX_TICK)))
+                raise ValueError(f"notes[{end + '_s'!r}][{i}] = {float(seconds[i])!r} s lies past tick 2^40 - 1 "
+                                 "at this tempo and ppq, the last an event holds")  # fmt: skip
+            cols[f"{end}_tick"] = ticks.astype(np.int64)
     if n and np.any(cols["offset_tick"] < cols["onset_tick"]):
         i = int(np.argmax(cols["offset_tick"] < cols["onset_tick"]))
         raise ValueError(f"note {i} ends (tick {cols['offset_tick'][i]}) before it begins (tick {cols['onset_tick'][i]})")
