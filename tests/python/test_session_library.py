@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
+import json
 import pathlib
+import pickle
 
 import numpy as np
 import pytest
@@ -99,9 +102,39 @@ def test_save_and_load_round_trip(tmp_path: pathlib.Path) -> None:
     assert back.similar("day5", k=4) == library.similar("day5", k=4)
     back.add("day6", session(2, 90), start=MAY_1 + 5 * DAY)  # ids continue after the stored ones
     assert back.similar("day6", k=1)[0].session_id in {"day2", "day4"} and len(back) == 6
+    sidecar = (tmp_path / "sessions.cntidx.json").read_text()
     (tmp_path / "sessions.cntidx.json").write_text('{"format": "something else"}')
     with pytest.raises(ValueError):
         continuo.SessionLibrary.load(path)
+    # A damaged sidecar: a next id already used would let the next add overwrite a session.
+    stored = json.loads(sidecar)
+    for field, value, match in (("next_id", 1, "next_id 1, an id already used"),
+                                ("sessions", [1, 2], "is damaged: AttributeError")):
+        broken = json.loads(sidecar)
+        broken[field] = value
+        (tmp_path / "sessions.cntidx.json").write_text(json.dumps(broken))
+        with pytest.raises(ValueError, match=match):
+            continuo.SessionLibrary.load(path)
+    assert stored["next_id"] == 6
+
+
+def test_threads_add_and_search_at_once_and_pickling_keeps_it_all() -> None:
+    library = continuo.SessionLibrary()
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((40, 1024)).astype(np.float32)
+
+    def add(i: int) -> None:
+        library.add_vector(f"s{i}", vectors[i], start=MAY_1 + i * DAY)
+        library.similar(vectors[i], k=3)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(add, range(40)))
+    assert len(library) == 40 and len(library.index) == 40
+    for i in range(40):  # every name still finds its own vector
+        assert library.similar(vectors[i], k=1)[0].session_id == f"s{i}"
+    again = pickle.loads(pickle.dumps(library))
+    assert again.session_ids == library.session_ids and again.similar("s3", k=2) == library.similar("s3", k=2)
+    again.add_vector("s40", vectors[0], start=MAY_1)  # and the copy has a lock of its own
 
 
 def test_int8_storage_and_the_invariant_mode() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -75,6 +76,8 @@ class SessionLibrary:
         self._key: dict[str, int] = {}  # session id -> index id
         self._name: dict[int, str] = {}  # index id -> session id
         self._next = 1
+        # The ids and the index change together: one lock keeps threads from seeing them apart.
+        self._lock = threading.RLock()
 
     # ---- contents ----
 
@@ -100,23 +103,25 @@ class SessionLibrary:
         """Stores an embedding made elsewhere (with this library's options) under ``session_id``."""
         if not isinstance(session_id, str):
             raise TypeError(f"session_id must be a str, not {type(session_id).__name__}")
-        key = self._key.get(session_id)
-        if key is None:
-            key = self._next
-        self._index.add(key, np.asarray(vector, dtype=np.float32), time_ns=_ns(start))
-        if key == self._next:
-            self._next += 1
-            self._key[session_id] = key
-            self._name[key] = session_id
+        with self._lock:
+            key = self._key.get(session_id)
+            if key is None:
+                key = self._next
+            self._index.add(key, np.asarray(vector, dtype=np.float32), time_ns=_ns(start))
+            if key == self._next:
+                self._next += 1
+                self._key[session_id] = key
+                self._name[key] = session_id
 
     def remove(self, session_id: str) -> bool:
         """Removes a session; returns whether it was there."""
-        key = self._key.pop(session_id, None)
-        if key is None:
-            return False
-        del self._name[key]
-        self._index.remove(key)
-        return True
+        with self._lock:
+            key = self._key.pop(session_id, None)
+            if key is None:
+                return False
+            del self._name[key]
+            self._index.remove(key)
+            return True
 
     def __len__(self) -> int:
         return len(self._key)
@@ -127,15 +132,18 @@ class SessionLibrary:
     @property
     def session_ids(self) -> list[str]:
         """The stored sessions, oldest first (equal starts by id)."""
-        return sorted(self._key, key=lambda s: (self.start(s), s))
+        with self._lock:
+            return sorted(self._key, key=lambda s: (self.start(s), s))
 
     def start(self, session_id: str) -> dt.datetime:
         """Returns a stored session's start (UTC); raises ``KeyError`` if absent."""
-        return _datetime(self._index.metadata(self._key[session_id])[1])
+        with self._lock:
+            return _datetime(self._index.metadata(self._key[session_id])[1])
 
     def vector(self, session_id: str) -> npt.NDArray[np.float32]:
         """Returns a stored session's embedding as the index holds it (normalised; dequantised for int8)."""
-        return self._index.vector(self._key[session_id])
+        with self._lock:
+            return self._index.vector(self._key[session_id])
 
     @property
     def index(self) -> Index:
@@ -161,28 +169,29 @@ class SessionLibrary:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
             raise ValueError(f"k must be a non-negative integer, not {k!r}")
         exclude: Optional[int] = None
-        if isinstance(query, str):
-            exclude = self._key[query]
-            vector = self._index.vector(exclude)
-        elif isinstance(query, Performance):
+        if isinstance(query, Performance):
             vector = embed(query, transposition_invariant=self._invariant)
-        else:
+        elif not isinstance(query, str):
             vector = np.asarray(query, dtype=np.float32)
-        if len(self._index) == 0 or not np.asarray(vector).any():
-            return []
-        extra = 1 if exclude is not None else 0
-        ids, scores = self._index.search(
-            vector,
-            k + extra,
-            time_from_ns=None if after is None else _ns(after),
-            time_to_ns=None if before is None else _ns(before),
-        )
-        hits: list[SimilarSession] = []
-        for key, score in zip(ids[0].tolist(), scores[0].tolist()):
-            if key < 0 or key == exclude:
-                continue
-            hits.append(SimilarSession(self._name[key], self.start(self._name[key]), float(score)))
-        return hits[:k]
+        with self._lock:
+            if isinstance(query, str):
+                exclude = self._key[query]
+                vector = self._index.vector(exclude)
+            if len(self._index) == 0 or not np.asarray(vector).any():
+                return []
+            extra = 1 if exclude is not None else 0
+            ids, scores = self._index.search(
+                vector,
+                k + extra,
+                time_from_ns=None if after is None else _ns(after),
+                time_to_ns=None if before is None else _ns(before),
+            )
+            hits: list[SimilarSession] = []
+            for key, score in zip(ids[0].tolist(), scores[0].tolist()):
+                if key < 0 or key == exclude:
+                    continue
+                hits.append(SimilarSession(self._name[key], self.start(self._name[key]), float(score)))
+            return hits[:k]
 
     # ---- files ----
 
@@ -190,15 +199,16 @@ class SessionLibrary:
         """Writes the index to ``path`` (CNTIDX, docs/search.md) and the session ids and options to
         ``path`` + ``.json`` beside it."""
         path = Path(path)
-        self._index.save(path)
-        sidecar: dict[str, Any] = {
-            "format": _FORMAT,
-            "version": _VERSION,
-            "transposition_invariant": self._invariant,
-            "dimension": self._index.dimension,
-            "next_id": self._next,
-            "sessions": {name: key for name, key in sorted(self._key.items())},
-        }
+        with self._lock:
+            self._index.save(path)
+            sidecar: dict[str, Any] = {
+                "format": _FORMAT,
+                "version": _VERSION,
+                "transposition_invariant": self._invariant,
+                "dimension": self._index.dimension,
+                "next_id": self._next,
+                "sessions": {name: key for name, key in sorted(self._key.items())},
+            }
         Path(str(path) + ".json").write_text(json.dumps(sidecar, indent=1) + "\n", encoding="utf-8")
 
     @classmethod
@@ -213,14 +223,31 @@ class SessionLibrary:
             raise ValueError(f"{path} holds vectors of dimension {index.dimension}, not {_DIMENSION}")
         if sidecar.get("dimension") != index.dimension:
             raise ValueError(f"{path}.json says dimension {sidecar.get('dimension')!r}, {path} holds {index.dimension}")
-        library = cls(storage=index.storage, transposition_invariant=bool(sidecar["transposition_invariant"]))
+        library = cls(storage=index.storage, transposition_invariant=bool(sidecar.get("transposition_invariant")))
         library._index = index
-        library._key = {str(name): int(key) for name, key in sidecar["sessions"].items()}
+        try:
+            library._key = {str(name): int(key) for name, key in sidecar["sessions"].items()}
+            library._next = int(sidecar["next_id"])
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise ValueError(f"{path}.json is damaged: {type(e).__name__} {e}") from None
         library._name = {key: name for name, key in library._key.items()}
-        library._next = int(sidecar["next_id"])
-        if len(library._key) != len(index) or any(key not in index for key in library._name):
+        if len(library._name) != len(library._key) or len(library._key) != len(index) or any(
+            key not in index for key in library._name
+        ):
             raise ValueError(f"{path} and {path}.json do not hold the same sessions")
+        if library._name and library._next <= max(library._name):
+            raise ValueError(f"{path}.json gives next_id {library._next}, an id already used: it is damaged")
         return library
+
+    def __getstate__(self) -> dict[str, Any]:
+        with self._lock:
+            state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
 
     def __repr__(self) -> str:
         return f"<continuo.SessionLibrary: {len(self)} sessions, {self._index.storage}>"
