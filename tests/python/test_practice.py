@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -116,9 +118,14 @@ def test_live_events_out_of_range_raise_and_change_nothing() -> None:
         live.advance(2**62 + 1)
     assert not live.in_session
     live.note_on(0, 0, 60)
+    twin = copy.copy(live)  # the same state from here on, but its own
     live.note_off(500_000_000, 0, 60)
     live.finish()
     assert [(a.start_s, a.end_s) for a in live.take_attempts()] == [(0.0, 0.5)]
+    assert twin.keys_down == 1 and twin.take_attempts() == []
+    twin.note_off(2_000_000_000, 0, 60)
+    twin.finish()
+    assert [(a.start_s, a.end_s) for a in twin.take_attempts()] == [(0.0, 2.0)]
 
 
 def metronomic_c_major(seconds: float = 40.0, bpm: float = 120.0, bass: bool = True) -> continuo.Performance:

@@ -262,6 +262,15 @@ class Sessionizer:
         """Whether an attempt is open: playing, or silent for less than ``attempt_gap``."""
         return self._impl.in_attempt
 
+    def __copy__(self) -> Sessionizer:
+        """A sessionizer in the same state that goes on on its own (to try other events, say)."""
+        other = Sessionizer.__new__(Sessionizer)
+        other._impl = self._impl.copy()
+        return other
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Sessionizer:
+        return self.__copy__()
+
     @property
     def in_session(self) -> bool:
         """Whether a session is open: an attempt is, or one ended less than ``session_gap`` ago."""

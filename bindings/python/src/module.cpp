@@ -811,7 +811,8 @@ void register_practice(py::module_& m) {
            })
       .def_property_readonly("in_attempt", &sessionizer::in_attempt)
       .def_property_readonly("in_session", &sessionizer::in_session)
-      .def_property_readonly("keys_down", &sessionizer::keys_down);
+      .def_property_readonly("keys_down", &sessionizer::keys_down)
+      .def("copy", [](const sessionizer& s) { return sessionizer(s); });
 }
 
 }  // namespace
