@@ -1,3 +1,5 @@
+#include "number_text.hpp"
+
 #include <continuo/diagnostic.hpp>
 #include <continuo/embedding.hpp>
 
@@ -6,7 +8,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <numbers>
 #include <string>
@@ -151,13 +152,6 @@ void embed_into(std::span<const seconds_t> onset_s, std::span<const std::uint8_t
 
 [[noreturn]] void invalid_windows(const std::string& what) { throw error("[embedding.invalid_windows] " + what); }
 
-/// Returns `value` in the shortest of %g's forms, which, unlike std::to_string, keeps 1e-09 apart from 0.
-std::string number_text(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%g", value);
-  return text;
-}
-
 /// The most triple bins an embedding may have (4 MiB a vector).
 constexpr std::size_t max_triple_dimension = std::size_t{1} << 20U;
 
@@ -170,7 +164,7 @@ void check_input(std::span<const std::uint8_t> pitch, const embedding_options& o
         std::pair{"rhythm_weight", options.rhythm_weight}}) {
     if (!(weight >= 0 && std::isfinite(weight))) {
       throw error("[embedding.invalid_options] " + std::string(name) + " must be a finite number of 0 or more, not " +
-                  number_text(weight));
+                  detail::number_text(weight));
     }
   }
   if (options.triple_dimension > max_triple_dimension) {
@@ -229,12 +223,13 @@ embedded_windows embed_windows(std::span<const seconds_t> onset_s, std::span<con
   } else {
     const double length = windows.length_s;
     const double hop = windows.hop_s;
-    if (!(length > 0 && std::isfinite(length))) invalid_windows("window length " + number_text(length) + " s");
-    if (!(hop > 0 && std::isfinite(hop))) invalid_windows("window hop " + number_text(hop) + " s");
+    if (!(length > 0 && std::isfinite(length))) invalid_windows("window length " + detail::number_text(length) + " s");
+    if (!(hop > 0 && std::isfinite(hop))) invalid_windows("window hop " + detail::number_text(hop) + " s");
     // Windows are found hop by hop: a hop this small against the length would take forever to say
     // the same thing (and one below the resolution of the times, forever).
     if (hop < length * 1e-6) {
-      invalid_windows("window hop of " + number_text(hop) + " s against a length of " + number_text(length) +
+      invalid_windows("window hop of " + detail::number_text(hop) + " s against a length of " +
+                      detail::number_text(length) +
                       " s: at most a million windows may overlap; use a hop of at least length / 1e6");
     }
     auto at_or_after = [&](double t) {
@@ -257,8 +252,8 @@ embedded_windows embed_windows(std::span<const seconds_t> onset_s, std::span<con
       if (ranges.empty() || ranges.back() != std::pair{e0, e1}) ranges.emplace_back(e0, e1);
       if (e1 >= count) break;
       if (!(t + hop > t)) {
-        invalid_windows("window hop of " + number_text(hop) + " s is below the resolution of times near " +
-                        number_text(t) + " s");
+        invalid_windows("window hop of " + detail::number_text(hop) + " s is below the resolution of times near " +
+                        detail::number_text(t) + " s");
       }
       t += hop;
     }

@@ -1,9 +1,10 @@
+#include "number_text.hpp"
+
 #include <continuo/session.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -20,10 +21,9 @@ std::int64_t checked_gap_ns(double seconds, const char* name, bool zero_allowed 
   const bool low_ok = zero_allowed ? seconds >= 0 : seconds >= 0.5e-9;
   if (!low_ok || !(seconds <= sessionizer_options::max_gap_s)) {  // NaN fails both
     static_assert(sessionizer_options::max_gap_s == 1e9, "the message below names it");
-    char value[32];
-    std::snprintf(value, sizeof value, "%g", seconds);
     throw std::invalid_argument("sessionizer_options::" + std::string(name) + " must be a number of seconds " +
-                                (zero_allowed ? "from 0" : "over 0") + " up to 1e9, not " + value);
+                                (zero_allowed ? "from 0" : "over 0") + " up to 1e9, not " +
+                                detail::number_text(seconds));
   }
   return to_ns(seconds);
 }

@@ -231,7 +231,7 @@ class Index:
     @classmethod
     def from_bytes(cls, data: Buffer) -> Index:
         """Rebuilds an index from ``to_bytes()``; a damaged input raises ``IndexDataError``, a buffer
-        that is not contiguous (a strided numpy view) ``BufferError``."""
+        that is not contiguous (a strided numpy view) ``ValueError``."""
         try:
             return cls._wrap(_core.VectorIndex.from_bytes(data))
         except _core.IndexCoreError as e:

@@ -11,7 +11,7 @@ namespace continuo::python {
 
 /// The bytes of any object that exports a contiguous buffer, pinned until destruction (a
 /// bytearray cannot be resized while this holds it, so the GIL can be released over the bytes).
-/// An object whose buffer is not contiguous (a strided numpy view) raises BufferError.
+/// An object whose buffer is not contiguous raises what its exporter raises (numpy: ValueError).
 class buffer_view {
  public:
   explicit buffer_view(pybind11::handle object) {
