@@ -1,3 +1,4 @@
+#include "huge_pages.hpp"
 #include "midi/decoder.hpp"
 
 #include <continuo/performance.hpp>
@@ -463,6 +464,8 @@ void merge_runs(note_columns& notes, std::span<const std::size_t> runs, std::spa
 
 /// Gives every note its onset and offset in seconds.
 void store_seconds(const tempo_map& tempo, note_columns& notes) {
+  detail::reserve_in_huge_pages(notes.onset_s, notes.size());
+  detail::reserve_in_huge_pages(notes.offset_s, notes.size());
   notes.onset_s.resize(notes.size());
   notes.offset_s.resize(notes.size());
   tempo.to_seconds(notes.onset_tick, notes.onset_s);
@@ -815,7 +818,7 @@ class performance_builder {
   void size_columns(std::size_t capacity) {
     auto& notes = out_.notes;
     for_each_tick_column(notes, [capacity](auto& column) {
-      column.reserve(capacity);  // exactly: resize alone would at least double
+      detail::reserve_in_huge_pages(column, capacity);  // exactly: resize alone would at least double
       column.resize(capacity);
     });
     columns_ = column_pointers::of(notes);
@@ -883,7 +886,7 @@ class performance_builder {
     const auto expected = static_cast<std::size_t>(1.125 * static_cast<double>(size) *
                                                    static_cast<double>(input_size_) / read);
     const std::size_t most = input_size_ / min_message_bytes;
-    controls.reserve(std::max(size + 1, std::min(std::max(size + size / 2, expected), most)));
+    detail::reserve_in_huge_pages(controls, std::max(size + 1, std::min(std::max(size + size / 2, expected), most)));
   }
 
   static constexpr std::size_t extrapolate_from = 1024;

@@ -150,8 +150,8 @@ struct performance {
 /// Reads one file after another into the same memory: for batch jobs over many files or long takes.
 /// Where read_performance allocates its result and staging afresh for every file, a reader keeps its
 /// staging and reuses the memory of the performance it reads into, so that once they have grown to
-/// the largest file a read allocates nothing and touches no fresh pages (a 24-hour take reads about
-/// 1.8 times as fast: bench/README.md).
+/// the largest file a read allocates nothing and touches no fresh pages (a 24-hour take read in
+/// seconds: about 1.5 times as fast as one-shot reads with glibc's default heap, bench/README.md).
 ///
 ///     continuo::performance_reader reader({.keep_controls = false});
 ///     continuo::performance perf;

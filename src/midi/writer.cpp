@@ -2,8 +2,10 @@
 #include <continuo/midi/writer.hpp>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
+#include <span>
 #include <string>
 #include <tuple>
 
@@ -32,13 +34,29 @@ void put_be(std::vector<std::uint8_t>& out, std::uint32_t value, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
 }
 
-/// One event on its way into a track, with the key that orders simultaneous events.
+/// One event on its way into a track. The events of all tracks are sorted together by `where`
+/// (the output track, then the tick) and `order` (the class of event at one tick, then a rank
+/// within the class; see to_smf). No two events share both keys, so a sort in place, which needs
+/// no buffer, gives the one order there is. 24 bytes an event: with a vector of data beside each
+/// and a stable sort's buffer, `continuo convert` held 36-45 times the size of a file of pedal or
+/// program changes (22-24 now: bench/README.md, "Writing").
 struct pending {
-  int order;          // the class of event at one tick: see to_smf
-  std::int64_t rank;  // the order within a class
+  std::uint64_t where;
+  std::uint64_t order;
   event e;
-  std::vector<std::uint8_t> data;
+  friend bool operator<(const pending& a, const pending& b) {
+    return std::tie(a.where, a.order) < std::tie(b.where, b.order);
+  }
 };
+
+constexpr unsigned track_shift = 40;  // where = track << 40 | tick: ticks take 40 bits
+constexpr unsigned class_shift = 56;  // order = class << 56 | (rank + rank_bias)
+constexpr std::int64_t rank_bias = std::int64_t{1} << 54U;
+
+/// The data bytes a conductor event (tempo, time or key signature) of `type` holds.
+constexpr std::size_t conductor_data_size(std::uint8_t type) {
+  return type == meta::tempo ? 3 : type == meta::time_signature ? 4 : 2;
+}
 
 }  // namespace
 
@@ -126,33 +144,56 @@ smf_file to_smf(const performance& perf, const write_options& options) {
   // Classes of simultaneous events, in the order they are written at one tick. Note-offs of notes
   // that began earlier come before new notes, and zero-length notes are written on-then-off before
   // longer ones, so a reader with the same pairing policy pairs them as they were.
-  enum : int { conductor, program, pedal_up, control, pedal_zero, pedal_down, bend, note_off, zero_length, note_on };
-  std::vector<std::vector<pending>> tracks(track_count);
-  const auto add = [&](std::size_t track, tick_t tick, int order, std::int64_t rank, event e,
-                       std::vector<std::uint8_t> data = {}) {
+  enum : std::uint64_t {
+    conductor,
+    program,
+    pedal_up,
+    control,
+    pedal_zero,
+    pedal_down,
+    bend,
+    note_off,
+    zero_length,
+    note_on
+  };
+  std::vector<pending> events;
+  events.reserve(perf.tempo.changes().size() + perf.time_signatures.size() + perf.key_signatures.size() +
+                 perf.programs.size() + perf.controls.size() + 2 * perf.pedals.size() + perf.pitch_bends.size() +
+                 2 * notes.size());
+  const auto add = [&](std::size_t track, tick_t tick, std::uint64_t order, std::int64_t rank, event e) {
     const tick_t at = rescale(tick);
     if (at < 0 || at > event::max_tick) {
       throw error("tick " + std::to_string(tick) + " (" + std::to_string(at) +
                   " in the output's division) is outside 0 to 2^40 - 1, what an event holds");
     }
-    tracks[track].push_back({order, rank, e.at(at), std::move(data)});
+    events.push_back({(std::uint64_t{track} << track_shift) | static_cast<std::uint64_t>(at),
+                      (order << class_shift) | static_cast<std::uint64_t>(rank + rank_bias), e.at(at)});
   };
 
+  // The conductor's data, 4 bytes a slot; an event's rank is its slot, which also keeps the order
+  // in which they are added: tempo changes, then time signatures, then key signatures.
+  std::vector<std::uint8_t> conductor_data;
+  const auto add_conductor = [&](tick_t tick, std::uint8_t type, std::array<std::uint8_t, 4> data) {
+    const auto slot = static_cast<std::int64_t>(conductor_data.size() / data.size());
+    add(0, tick, conductor, slot, {0, 0xFF, type, 0});
+    conductor_data.insert(conductor_data.end(), data.begin(), data.end());
+  };
   if (!target.is_smpte()) {
     for (const auto& c : perf.tempo.changes()) {
       const auto us = c.us_per_quarter;
-      add(0, c.tick, conductor, 0, {0, 0xFF, meta::tempo, 0},
-          {static_cast<std::uint8_t>(us >> 16U), static_cast<std::uint8_t>(us >> 8U), static_cast<std::uint8_t>(us)});
+      add_conductor(c.tick, meta::tempo,
+                    {static_cast<std::uint8_t>(us >> 16U), static_cast<std::uint8_t>(us >> 8U),
+                     static_cast<std::uint8_t>(us), 0});
     }
   }
   for (const auto& s : perf.time_signatures) {
-    add(0, s.tick, conductor, 1, {0, 0xFF, meta::time_signature, 0},
-        {s.numerator, static_cast<std::uint8_t>(std::countr_zero(static_cast<unsigned>(s.denominator))),
-         s.clocks_per_click, s.thirty_seconds_per_quarter});
+    add_conductor(s.tick, meta::time_signature,
+                  {s.numerator, static_cast<std::uint8_t>(std::countr_zero(static_cast<unsigned>(s.denominator))),
+                   s.clocks_per_click, s.thirty_seconds_per_quarter});
   }
   for (const auto& k : perf.key_signatures) {
-    add(0, k.tick, conductor, 2, {0, 0xFF, meta::key_signature, 0},
-        {static_cast<std::uint8_t>(k.sharps), static_cast<std::uint8_t>(k.minor ? 1 : 0)});
+    add_conductor(k.tick, meta::key_signature,
+                  {static_cast<std::uint8_t>(k.sharps), static_cast<std::uint8_t>(k.minor ? 1 : 0), 0, 0});
   }
   std::int64_t seq = 0;
   for (const auto& p : perf.programs) {
@@ -210,19 +251,31 @@ smf_file to_smf(const performance& perf, const write_options& options) {
     add(track, notes.onset_tick[i], note_on, opened[i], {0, on, notes.pitch[i], notes.velocity[i]});
     add(track, notes.offset_tick[i], note_off, lifo ? -opened[i] : opened[i], off);
   }
+  std::vector<std::int64_t>().swap(opened);
+  std::sort(events.begin(), events.end());
 
   smf_file file;
   file.format = options.format;
   file.division = target;
+  file.events.reserve(events.size() + track_count);
+  file.payload_bytes.reserve(conductor_data.size());
   const tick_t end = rescale(perf.duration_tick);
-  for (auto& events : tracks) {
-    std::stable_sort(events.begin(), events.end(), [](const pending& a, const pending& b) {
-      return std::tuple(a.e.tick(), a.order, a.rank) < std::tuple(b.e.tick(), b.order, b.rank);
-    });
+  auto next = events.cbegin();
+  for (std::uint64_t track = 0; track < track_count; ++track) {
     file.begin_track();
-    for (const auto& p : events) file.append(p.e, p.data);
+    tick_t last = 0;
+    for (; next != events.cend() && next->where >> track_shift == track; ++next) {
+      const event& e = next->e;
+      if (e.is_meta()) {
+        const auto slot = static_cast<std::size_t>(
+            static_cast<std::int64_t>(next->order & ((std::uint64_t{1} << class_shift) - 1)) - rank_bias);
+        file.append(e, std::span(conductor_data).subspan(4 * slot, conductor_data_size(e.data1())));
+      } else {
+        file.append(e);
+      }
+      last = e.tick();
+    }
     // Every track lasts to the end of the performance, so a pedal held at the end stays held there.
-    const tick_t last = events.empty() ? 0 : events.back().e.tick();
     file.append({std::max(end, last), 0xFF, meta::end_of_track});
   }
   return file;

@@ -263,4 +263,30 @@ TEST(writer, merges_tracks_into_format_0) {
   EXPECT_EQ(merged.status, read_status::ok);
 }
 
+TEST(writer, writes_simultaneous_conductor_events_tempo_first_then_in_the_order_given) {
+  // Events of one tick are ordered by class and rank, sorted together in place: the conductor's
+  // tempo changes, time and key signatures keep their order, and each its own data bytes.
+  performance perf;
+  const std::vector<continuo::tempo_change> tempo{{0, 600'000}, {960, 400'000}};
+  perf.tempo = continuo::tempo_map(continuo::midi::division::metrical(480), tempo);
+  perf.time_signatures = {{.tick = 0, .numerator = 3},
+                          {.tick = 0, .numerator = 6, .denominator = 8},
+                          {.tick = 960, .numerator = 2, .denominator = 2}};
+  perf.key_signatures = {{.tick = 0, .sharps = -3, .minor = true}, {.tick = 960, .sharps = 2}};
+  perf.duration_tick = 1920;
+  const auto file = continuo::midi::read_smf(continuo::midi::write_performance(perf));
+  ASSERT_EQ(file.status, read_status::ok);
+  std::vector<std::pair<continuo::tick_t, bytes>> conductor;
+  for (std::size_t i = 0; i < file.events.size(); ++i) {
+    const auto data = file.payload(i);
+    if (file.events[i].data1() != continuo::midi::meta::end_of_track) {
+      conductor.emplace_back(file.events[i].tick(), bytes(data.begin(), data.end()));
+    }
+  }
+  const std::vector<std::pair<continuo::tick_t, bytes>> expected{
+      {0, {0x09, 0x27, 0xC0}},   {0, {3, 2, 24, 8}},   {0, {6, 3, 24, 8}}, {0, {0xFD, 1}},
+      {960, {0x06, 0x1A, 0x80}}, {960, {2, 1, 24, 8}}, {960, {2, 0}}};
+  EXPECT_EQ(conductor, expected);
+}
+
 }  // namespace
