@@ -326,8 +326,10 @@ std::vector<session_diagnostic> sessionizer::take_diagnostics() { return std::ex
 practice_split split_practice(const performance& perf, const sessionizer_options& options) {
   detail::require_note_seconds(perf.notes, "continuo::split_practice");
   // Every note-on, note-off and sustain change as one time-ordered stream. At one instant, releases
-  // come first (so a release and a new strike together leave no gap), then strikes in note order.
-  enum kind : std::uint8_t { release, pedal_up, pedal_down, strike };
+  // come first (so a release and a new strike together leave no gap), then strikes in note order,
+  // then the releases of what was pressed at that very instant (a note or a pedal press of no
+  // length, as files hold: released before its strike, it would stay down until taken as stuck).
+  enum kind : std::uint8_t { release, pedal_up, pedal_down, strike, instant_release, instant_pedal_up };
   struct item {
     std::int64_t time_ns;
     kind what;
@@ -346,8 +348,10 @@ practice_split split_practice(const performance& perf, const sessionizer_options
   std::vector<item> stream;
   stream.reserve(std::size_t{in_clock} * 2 + perf.pedals.size() * 2);
   for (std::uint32_t i = 0; i < in_clock; ++i) {
-    stream.push_back({clock_ns(notes.onset_s[i]), strike, i});
-    stream.push_back({clock_ns(notes.offset_s[i]), release, i});
+    const std::int64_t on_ns = clock_ns(notes.onset_s[i]);
+    const std::int64_t off_ns = clock_ns(notes.offset_s[i]);
+    stream.push_back({on_ns, strike, i});
+    stream.push_back({off_ns, off_ns == on_ns ? instant_release : release, i});
   }
   // The pedal acts on a channel: spans of several tracks merge into one state per channel.
   std::array<std::vector<std::pair<std::int64_t, std::int64_t>>, 16> held;
@@ -363,7 +367,7 @@ practice_split split_practice(const performance& perf, const sessionizer_options
       auto [down, up_ns] = spans[i];
       while (++i < spans.size() && spans[i].first <= up_ns) up_ns = std::max(up_ns, spans[i].second);
       stream.push_back({down, pedal_down, ch});
-      stream.push_back({up_ns, pedal_up, ch});
+      stream.push_back({up_ns, up_ns == down ? instant_pedal_up : pedal_up, ch});
     }
   }
   std::sort(stream.begin(), stream.end(), [](const item& a, const item& b) {
@@ -374,9 +378,11 @@ practice_split split_practice(const performance& perf, const sessionizer_options
   for (const auto& e : stream) {
     switch (e.what) {
       case strike: s.note_on(e.time_ns, notes.channel[e.index], notes.pitch[e.index]); break;
-      case release: s.note_off(e.time_ns, notes.channel[e.index], notes.pitch[e.index]); break;
+      case release:
+      case instant_release: s.note_off(e.time_ns, notes.channel[e.index], notes.pitch[e.index]); break;
       case pedal_down: s.sustain(e.time_ns, static_cast<std::uint8_t>(e.index), true); break;
-      case pedal_up: s.sustain(e.time_ns, static_cast<std::uint8_t>(e.index), false); break;
+      case pedal_up:
+      case instant_pedal_up: s.sustain(e.time_ns, static_cast<std::uint8_t>(e.index), false); break;
     }
   }
   s.finish();

@@ -281,6 +281,30 @@ continuo::performance random_practice(std::uint32_t seed) {
   return continuo::read_performance(continuo::midi::write_smf(file));
 }
 
+/// The attempts of a live sessionizer fed the events of `perf` as written to a file, in file order,
+/// with time passing between them at random (seeded by `seed`) and the attempts drained as a
+/// recorder would.
+std::vector<attempt_span> live_attempts(const continuo::performance& perf, const sessionizer_options& options,
+                                        std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  sessionizer live(options);
+  const auto file = continuo::midi::read_smf(continuo::midi::write_performance(perf));
+  std::vector<attempt_span> attempts;
+  for (const auto& e : file.events) {
+    const auto ns = std::llround(perf.tempo.to_seconds(e.tick()) * 1e9);
+    if (rng() % 4 == 0) live.advance(ns);
+    const bool on = (e.status() & 0xF0U) == 0x90 && e.data2() > 0;
+    const bool off = (e.status() & 0xF0U) == 0x80 || ((e.status() & 0xF0U) == 0x90 && e.data2() == 0);
+    if (on) live.note_on(ns, e.channel(), e.data1());
+    if (off) live.note_off(ns, e.channel(), e.data1());
+    if ((e.status() & 0xF0U) == 0xB0 && e.data1() == 64) live.sustain(ns, e.channel(), e.data2() >= 64);
+    for (const auto& a : live.take_attempts()) attempts.push_back(a);
+  }
+  live.finish();
+  for (const auto& a : live.take_attempts()) attempts.push_back(a);
+  return attempts;
+}
+
 TEST(sessionizer, live_and_offline_give_the_same_split_whatever_the_thresholds) {
   for (std::uint32_t seed = 1; seed <= 20; ++seed) {
     const auto perf = random_practice(seed);
@@ -289,24 +313,8 @@ TEST(sessionizer, live_and_offline_give_the_same_split_whatever_the_thresholds) 
       const auto offline = continuo::split_practice(perf, options);
       ASSERT_FALSE(offline.attempts.empty());
 
-      // Live: the raw events in time order, with time passing between them at random.
-      std::mt19937 rng(seed);
-      sessionizer live(options);
-      const auto file = continuo::midi::read_smf(continuo::midi::write_performance(perf));
-      std::vector<continuo::attempt_span> attempts;
-      for (const auto& e : file.events) {
-        const auto ns = std::llround(perf.tempo.to_seconds(e.tick()) * 1e9);
-        if (rng() % 4 == 0) live.advance(ns);
-        const bool on = (e.status() & 0xF0U) == 0x90 && e.data2() > 0;
-        const bool off = (e.status() & 0xF0U) == 0x80 || ((e.status() & 0xF0U) == 0x90 && e.data2() == 0);
-        if (on) live.note_on(ns, e.channel(), e.data1());
-        if (off) live.note_off(ns, e.channel(), e.data1());
-        if ((e.status() & 0xF0U) == 0xB0 && e.data1() == 64) live.sustain(ns, e.channel(), e.data2() >= 64);
-        for (const auto& a : live.take_attempts()) attempts.push_back(a);  // drained as a recorder would
-      }
-      live.finish();
-      for (const auto& a : live.take_attempts()) attempts.push_back(a);
-      EXPECT_EQ(attempts, offline.attempts) << "seed " << seed << ", gap " << gap << ", restart gap " << restart_gap;
+      EXPECT_EQ(live_attempts(perf, options, seed), offline.attempts)
+          << "seed " << seed << ", gap " << gap << ", restart gap " << restart_gap;
     }
   }
 }
@@ -388,6 +396,33 @@ TEST(sessionizer, refuses_events_it_cannot_place_and_goes_on_after_them) {
   EXPECT_EQ(attempts[1].end_ns, sessionizer::max_time_ns);
   EXPECT_EQ(z.take_sessions().size(), 2U);
   EXPECT_EQ(z.take_diagnostics().size(), 1U);  // the clock jump of 146 years
+}
+
+TEST(split_practice, a_note_or_pedal_press_of_no_length_holds_nothing) {
+  // At 960 ticks a second: a note struck and released on one tick at 1 s, a note from 1.5 to 1.6 s,
+  // the pedal pressed and lifted on one tick at 2 s, and a note at 30 s. Released before its strike,
+  // a note of no length stayed down until taken as stuck (120 s), and the split had one attempt.
+  continuo::midi::smf_file file;
+  file.division = continuo::midi::division::metrical(480);
+  file.begin_track();
+  file.append({960, 0x90, 60, 64});
+  file.append({960, 0x80, 60, 64});
+  file.append({1440, 0x90, 64, 64});
+  file.append({1536, 0x80, 64, 64});
+  file.append({1920, 0xB0, 64, 127});
+  file.append({1920, 0xB0, 64, 0});
+  file.append({28800, 0x90, 67, 64});
+  file.append({29280, 0x80, 67, 64});
+  const auto perf = continuo::read_performance(continuo::midi::write_smf(file));
+  ASSERT_EQ(perf.notes.size(), 3U);
+  ASSERT_EQ(perf.notes.onset_s[0], perf.notes.offset_s[0]);
+  ASSERT_EQ(perf.pedals.size(), 1U);
+  ASSERT_EQ(perf.pedals[0].onset_s, perf.pedals[0].offset_s);
+  const auto split = continuo::split_practice(perf);
+  // The attempt ends when the pedal, pressed 0.4 s after the last note, comes up: at 2 s.
+  EXPECT_EQ(spans_of(split.attempts), (std::vector<std::pair<double, double>>{{1.0, 2.0}, {30.0, 30.5}}));
+  EXPECT_TRUE(split.diagnostics.empty()) << split.diagnostics.front().message;
+  EXPECT_EQ(live_attempts(perf, {}, 1), split.attempts);
 }
 
 TEST(split_practice, splits_a_performance_longer_than_the_clock_up_to_its_end) {

@@ -28,9 +28,16 @@ class reporter {
       : out_(&out), max_(options.limits.max_diagnostics), strict_(options.strict) {}
 
   /// Records a violation of the specification. Returns true when reading may go on (lenient).
+  /// `message` says what was wrong, then, after its last "; ", the lenient repair; a strict read
+  /// makes no repair, so there the message says that reading stopped instead.
   bool violation(diagnostic_id id, std::uint64_t offset, std::int32_t track, std::string&& message) {
+    if (strict_) {
+      const auto repair = message.rfind("; ");
+      if (repair != std::string::npos) message.resize(repair);
+      message += "; strict reading stops here";
+      invalid_ = true;
+    }
     add(id, offset, track, std::move(message));
-    if (strict_) invalid_ = true;
     return !strict_;
   }
   /// Records a problem that leaves nothing usable: the status becomes invalid.
@@ -427,7 +434,7 @@ read_status decode(std::span<const std::uint8_t> in, const read_options& options
     const std::size_t left = in.size() - pos;
     if (left < 8) {
       keep_going = report.violation(diagnostic_id::trailing_bytes, pos, -1,
-                                    std::to_string(left) + " bytes after the last chunk ignored");
+                                    std::to_string(left) + " bytes after the last chunk; ignored");
       break;
     }
     const std::uint8_t* id = in.data() + pos;
@@ -487,7 +494,7 @@ read_status decode(std::span<const std::uint8_t> in, const read_options& options
     const std::size_t next = find_tag(in, std::min(pos + 1, std::max(events_end, h.body_offset)), "MTrk");
     if (next == std::string::npos) {
       keep_going = report.violation(diagnostic_id::trailing_bytes, pos, -1,
-                                    std::to_string(left) + " bytes after the last chunk ignored");
+                                    std::to_string(left) + " bytes after the last chunk; ignored");
       break;
     }
     keep_going = report.violation(diagnostic_id::chunk_id_invalid, pos, -1,

@@ -49,7 +49,7 @@ bool read_header(std::span<const std::uint8_t> in, reporter& report, header& out
   const bool wrapped = !rmid.empty() && at == static_cast<std::size_t>(rmid.data() - in.data());
   if (at != 0 && !wrapped &&
       !report.violation(diagnostic_id::leading_garbage, 0, -1,
-                        std::to_string(at) + " bytes before the MThd header skipped")) {
+                        std::to_string(at) + " bytes before the MThd header; skipped")) {
     return false;
   }
   const std::size_t left = out.end - at;

@@ -37,6 +37,13 @@ def test_command_help_exits_0_and_mentions_every_option(continuo_bin: pathlib.Pa
         assert option in r.stdout, f"{command} --help does not mention {option}"
 
 
+@pytest.mark.parametrize("extra", [["--help"], ["-h"], ["--json", "--json"], ["--frob"]])
+def test_help_wins_over_whatever_else_is_given(continuo_bin: pathlib.Path, extra: list[str]) -> None:
+    r = run(continuo_bin, "inspect", "--help", *extra)
+    assert r.returncode == 0, r.describe()
+    assert r.stdout.startswith("Usage: continuo inspect")
+
+
 def test_version_exits_0_with_one_line(continuo_bin: pathlib.Path) -> None:
     r = run(continuo_bin, "--version")
     assert r.returncode == 0
@@ -71,8 +78,22 @@ def valid_file(tmp_path: pathlib.Path) -> pathlib.Path:
         (["convert", "{file}", "{out}", "--ppq", "0"], "--ppq must be a whole number from 1 to 32767, not '0'"),
         (["convert", "{file}", "{out}", "--ppq", "96x"], "--ppq must be a whole number from 1 to 32767, not '96x'"),
         (["convert", "{file}", "{out}", "--format", "2"], "--format must be 0 or 1, not '2'"),
-        (["sessions", "{file}", "--attempt-gap", "0"], "--attempt-gap must be a number of seconds over 0 up to 1e7, not '0'"),
-        (["sessions", "{file}", "--restart-gap", "-1"], "--restart-gap must be a number of seconds from 0 up to 1e7, not '-1'"),
+        (
+            ["sessions", "{file}", "--attempt-gap", "0"],
+            "--attempt-gap must be a number of seconds from 0.001 up to 1e7, not '0'",
+        ),
+        (
+            ["sessions", "{file}", "--attempt-gap", "1e-300"],
+            "--attempt-gap must be a number of seconds from 0.001 up to 1e7, not '1e-300'",
+        ),
+        (
+            ["sessions", "{file}", "--restart-gap", "-1"],
+            "--restart-gap must be a number of seconds from 0 (off) or 0.001 up to 1e7, not '-1'",
+        ),
+        (["identify", "{file}", "--piece", "{file}", "--attempt-gap", "1e-300"], "--attempt-gap must be a number"),
+        (["inspect", "{file}", "--json", "--json"], "--json is given twice; give it once"),
+        (["notes", "{file}", "--pairing", "fifo", "--pairing", "lifo"], "--pairing is given twice; give it once"),
+        (["sessions", "{file}", "--attempt-gap", "2", "--attempt-gap", "3"], "--attempt-gap is given twice"),
         (["sessions", "{file}", "--json", "--csv"], "choose one of --json and --csv"),
         (["identify", "{file}"], "register at least one piece with --piece [NAME=]FILE"),
         (["identify", "{file}", "--piece"], "--piece needs a value"),

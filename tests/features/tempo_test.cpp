@@ -72,6 +72,22 @@ TEST(tempo, metronomic_scale_at_120_bpm_has_beat_period_half_a_second_and_no_spr
   EXPECT_EQ(est.event_count, 64U);
 }
 
+TEST(tempo, plain_scales_from_60_to_120_bpm_are_read_at_their_own_beat) {
+  // What a user checking the estimator with a metronome plays first. The level-choice models are fitted
+  // on concert performances; a refit that reads these at a third or half of their beat is a
+  // regression there would be no other test for (docs/tempo_key.md, "Products of features").
+  for (const double period_s : {0.5, 0.6, 0.75, 1.0}) {
+    for (const bool accented : {false, true}) {
+      note_columns n;
+      for (int i = 0; i < 64; ++i) {
+        add(n, 1.0 + i * period_s, period_s * 0.9, 60 + (i % 8), accented && i % 4 == 0 ? 96 : 80);
+      }
+      const auto est = continuo::estimate_tempo(all_notes(n));
+      EXPECT_NEAR(est.bpm, 60 / period_s, 0.02 * 60 / period_s) << period_s << " s, accented " << accented;
+    }
+  }
+}
+
 TEST(tempo, waltz_beat_is_found_up_to_the_metrical_level) {
   const auto est = continuo::estimate_tempo(waltz(0.6, 24));
   EXPECT_TRUE(same_up_to_level(est.beat_period_s, 0.6)) << est.beat_period_s;

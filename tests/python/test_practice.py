@@ -93,10 +93,52 @@ def test_bad_thresholds_raise() -> None:
         continuo.sessions(scale_bursts(), restart_gap=-1)
     with pytest.raises(ValueError, match="restart_gap"):
         continuo.Sessionizer(restart_gap=float("nan"))
-    with pytest.raises(ValueError, match="session_gap_s must be a number of seconds over 0 up to 1e9, not inf"):
+    with pytest.raises(ValueError, match="session_gap must be a number of seconds over 0 up to 1e9, not inf"):
         continuo.Sessionizer(session_gap=float("inf"))
-    with pytest.raises(ValueError, match="stuck_s"):
+    with pytest.raises(ValueError, match="^stuck must be"):
         continuo.sessions(scale_bursts(), stuck=1e10)
+
+
+def test_attempts_that_do_not_fit_the_performance_are_refused_naming_the_field() -> None:
+    perf = scale_bursts()
+    n = len(perf.notes["pitch"])
+    A = continuo.Attempt
+    for attempt, error, message in [
+        (A(float("nan"), 10.0, 0, 5, 0), ValueError, r"attempts\[0\]\.start_s must be a finite number"),
+        (A(0.0, float("inf"), 0, 5, 0), ValueError, r"attempts\[0\]\.end_s must be a finite number"),
+        (A(5.0, 1.0, 0, 5, 0), ValueError, "start_s 5.0 is after end_s 1.0"),
+        (A(0.0, 10.0, n + 1, 0, 0), ValueError, f"are not among the performance's {n} notes"),
+        (A(0.0, 10.0, 2, n - 1, 0), ValueError, f"are not among the performance's {n} notes"),
+        (A(0.0, 10.0, 1.7, 5, 0), TypeError, r"first_note must be a whole number, not 1\.7"),  # type: ignore[arg-type]
+        (A(0.0, 10.0, 0, "5", 0), TypeError, "note_count must be a whole number"),  # type: ignore[arg-type]
+        ((0.0, 10.0, 0, 5, 0), TypeError, "must be a continuo.Attempt"),
+    ]:
+        with pytest.raises(error, match=message):
+            continuo.features(perf, [attempt])  # type: ignore[list-item]
+    # A generator is read once, and gives what the list gives.
+    attempts = continuo.sessions(perf).attempts
+    by_generator = continuo.features(perf, (a for a in attempts))
+    assert all(np.array_equal(v, continuo.features(perf, attempts)[k]) for k, v in by_generator.items())
+
+
+def test_what_is_not_a_performance_is_a_type_error_saying_where_one_comes_from() -> None:
+    for call in (continuo.sessions, continuo.features, continuo.estimate_tempo, continuo.estimate_key):
+        with pytest.raises(TypeError, match="perf must be a continuo.Performance .* not str"):
+            call("take.mid")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="start_s must be a number of seconds or None"):
+        continuo.estimate_tempo(scale_bursts(), "0")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="down must be True"):
+        continuo.Sessionizer().sustain(0, 0, None)  # type: ignore[arg-type]
+
+
+def test_a_note_of_no_length_holds_no_key() -> None:
+    # Released before it was struck, a note of no length stayed down until taken as stuck (120 s).
+    perf = continuo.from_notes(
+        {"onset_s": [1.0, 1.5, 300.0], "offset_s": [1.0, 1.6, 300.5], "pitch": [60, 64, 67]}, ppq=480, tempo=120.0
+    )
+    practice = continuo.sessions(perf)
+    assert [(a.start_s, a.end_s) for a in practice.attempts] == [(1.0, 1.6), (300.0, 300.5)]
+    assert practice.diagnostics == ()
 
 
 def test_practice_tables_are_named() -> None:

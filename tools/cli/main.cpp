@@ -5,9 +5,14 @@
 
 #include <boost/json.hpp>
 
+#include <poll.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -123,26 +128,29 @@ class arguments {
   arguments(int argc, char** argv, int first) {
     for (int i = first; i < argc; ++i) items_.emplace_back(argv[i]);
   }
+  /// Whether `name` is among the arguments (which stay as they are).
+  [[nodiscard]] bool has(std::string_view name) const {
+    return std::find(items_.begin(), items_.end(), name) != items_.end();
+  }
   /// Returns true and removes the flag if present.
   bool flag(std::string_view name) {
-    for (auto it = items_.begin(); it != items_.end(); ++it) {
-      if (*it == name) {
-        items_.erase(it);
-        return true;
-      }
-    }
-    return false;
+    const auto it = std::find(items_.begin(), items_.end(), name);
+    if (it == items_.end()) return false;
+    items_.erase(it);
+    refuse_another(name);
+    return true;
   }
   /// Returns the value after `name`, removing both.
   std::optional<std::string> value(std::string_view name) {
-    for (auto it = items_.begin(); it != items_.end(); ++it) {
-      if (*it != name) continue;
-      if (std::next(it) == items_.end()) throw usage_error{std::string(name) + " needs a value"};
-      std::string v = *std::next(it);
-      items_.erase(it, std::next(it, 2));
-      return v;
-    }
-    return std::nullopt;
+    auto v = take_value(name);
+    if (v) refuse_another(name);
+    return v;
+  }
+  /// Returns the values of an option that may be given more than once, in order.
+  std::vector<std::string> values(std::string_view name) {
+    std::vector<std::string> all;
+    while (auto v = take_value(name)) all.push_back(std::move(*v));
+    return all;
   }
   /// Returns the remaining arguments, which must be `count` positional ones.
   std::vector<std::string> positional(std::size_t count, std::string_view what) {
@@ -154,6 +162,19 @@ class arguments {
   }
 
  private:
+  std::optional<std::string> take_value(std::string_view name) {
+    const auto it = std::find(items_.begin(), items_.end(), name);
+    if (it == items_.end()) return std::nullopt;
+    if (std::next(it) == items_.end()) throw usage_error{std::string(name) + " needs a value"};
+    std::string v = *std::next(it);
+    items_.erase(it, std::next(it, 2));
+    return v;
+  }
+  /// An option given twice is a mistake to point out (which one was meant?), not an unknown option.
+  void refuse_another(std::string_view name) const {
+    if (has(name)) throw usage_error{std::string(name) + " is given twice; give it once"};
+  }
+
   std::vector<std::string> items_;
 };
 
@@ -243,6 +264,19 @@ boost::json::array stream_diagnostics_json(const std::vector<continuo::session_d
   return out;
 }
 
+/// Returns `text` as one word for a POSIX shell: as it is when it holds nothing the shell would
+/// read specially, else in single quotes (a path with spaces, as a command to paste).
+std::string shell_word(std::string_view text) {
+  const bool plain = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+           std::string_view("/._-+,:@%").find(c) != std::string_view::npos;
+  });
+  if (plain) return std::string(text);
+  std::string out = "'";
+  for (const char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 /// Prints the one-line error for an unusable file and returns the exit status.
 int report_invalid(const std::string& path, const continuo::performance& perf) {
   const std::string why = perf.diagnostics.empty() ? "not a usable MIDI file" : to_string(perf.diagnostics.front());
@@ -328,7 +362,7 @@ int notes(arguments args) {
   if (perf.status == continuo::read_status::invalid) return report_invalid(path, perf);
   if (perf.status == continuo::read_status::repaired) {
     std::cerr << "continuo: warning: " << path << " was repaired (" << perf.diagnostics.size()
-              << " diagnostic(s)); `continuo inspect " << path << "` lists them\n";
+              << " diagnostic(s)); `continuo inspect " << shell_word(path) << "` lists them\n";
   }
   const auto& n = perf.notes;
   // Written a mebibyte at a time: a take of millions of notes is not held twice, once as text.
@@ -422,15 +456,18 @@ int convert(arguments args) {
 
 enum class zero { refused, allowed };
 
+/// Reads a duration option: seconds from 1 ms (or 0, where 0 turns something off) up to 1e7 (115
+/// days). Below a millisecond a gap means nothing in playing, and the sessionizer's nanosecond clock
+/// would round it to nothing.
 double parse_seconds(const std::optional<std::string>& text, double fallback, std::string_view option,
                      zero allow = zero::refused) {
   if (!text) return fallback;
   double v = 0;
   const auto r = std::from_chars(text->data(), text->data() + text->size(), v);
-  const bool in_range = allow == zero::allowed ? v >= 0 : v > 0;
-  if (r.ec != std::errc{} || r.ptr != text->data() + text->size() || !in_range || v > 1e7) {
-    throw usage_error{std::string(option) + " must be a number of seconds " +
-                      (allow == zero::allowed ? "from 0" : "over 0") + " up to 1e7, not '" + *text + "'"};
+  const bool in_range = (v >= 1e-3 || (allow == zero::allowed && v == 0)) && v <= 1e7;
+  if (r.ec != std::errc{} || r.ptr != text->data() + text->size() || !in_range) {
+    throw usage_error{std::string(option) + " must be a number of seconds from " +
+                      (allow == zero::allowed ? "0 (off) or 0.001" : "0.001") + " up to 1e7, not '" + *text + "'"};
   }
   return v;
 }
@@ -551,11 +588,11 @@ int identify(arguments args) {
   const auto options = attempt_options(args);
   const bool json = args.flag("--json");
   std::vector<std::pair<std::string, std::string>> pieces;  // name, file
-  while (auto piece = args.value("--piece")) {
-    const auto eq = piece->find('=');
-    std::string file = eq == std::string::npos ? *piece : piece->substr(eq + 1);
-    std::string name = eq == std::string::npos ? std::filesystem::path(file).stem().string() : piece->substr(0, eq);
-    if (file.empty() || name.empty()) throw usage_error{"--piece needs [NAME=]FILE, not '" + *piece + "'"};
+  for (const std::string& piece : args.values("--piece")) {
+    const auto eq = piece.find('=');
+    std::string file = eq == std::string::npos ? piece : piece.substr(eq + 1);
+    std::string name = eq == std::string::npos ? std::filesystem::path(file).stem().string() : piece.substr(0, eq);
+    if (file.empty() || name.empty()) throw usage_error{"--piece needs [NAME=]FILE, not '" + piece + "'"};
     pieces.emplace_back(std::move(name), std::move(file));
   }
   const auto path = args.positional(1, "one FILE")[0];
@@ -630,9 +667,16 @@ int identify(arguments args) {
     }
     std::cout << a.identified.name;
     for (const auto& p : a.placements) {
+      // The bars the heatmap counts: those the passage covers at least half of (bar b spans [b, b + 1)).
+      const double first = std::ceil(p.first_bar - 0.5);
+      const double last = std::floor(p.last_bar - 0.5);
       char where[96];
-      std::snprintf(where, sizeof where, "  bars %.0f-%.0f at %.0f%%", std::floor(p.first_bar), std::floor(p.last_bar),
-                    100 * p.tempo_ratio);
+      if (first <= last) {
+        std::snprintf(where, sizeof where, "  bars %.0f-%.0f at %.0f%%", first, last, 100 * p.tempo_ratio);
+      } else {  // less than half of any bar
+        std::snprintf(where, sizeof where, "  around bar %.0f at %.0f%%", std::floor((p.first_bar + p.last_bar) / 2),
+                      100 * p.tempo_ratio);
+      }
       std::cout << where;
     }
     std::cout << '\n';
@@ -672,7 +716,7 @@ int run(int argc, char** argv) {
   for (const auto& c : commands) {
     if (command != c.name) continue;
     arguments args(argc, argv, 2);
-    if (args.flag("--help") || args.flag("-h")) {
+    if (args.has("--help") || args.has("-h")) {  // help wins over anything else given
       std::cout << c.help;
       return 0;
     }
@@ -687,9 +731,18 @@ int run(int argc, char** argv) {
   return exit_usage;
 }
 
+/// True when standard output is a pipe whose reader has closed it (`| head` had its fill).
+bool reader_gone() {
+  pollfd out{.fd = STDOUT_FILENO, .events = POLLOUT, .revents = 0};
+  return ::poll(&out, 1, 0) == 1 && (out.revents & POLLERR) != 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A reader that stops early (`continuo notes f.mid --csv | head`) closes the pipe: the write then
+  // fails with EPIPE, and the tool ends with a status, never by the signal.
+  std::signal(SIGPIPE, SIG_IGN);
   int status = exit_usage;
   try {
     status = run(argc, argv);
@@ -700,7 +753,8 @@ int main(int argc, char** argv) {
   }
   // Output cut short (a full disk, a closed stdout) must not pass for a whole report.
   if (!(std::cout << std::flush) || std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
-    std::cerr << "continuo: cannot write standard output: " << std::strerror(errno) << '\n';
+    // A closed pipe is the reader's choice, not news for the user.
+    if (!reader_gone()) std::cerr << "continuo: cannot write standard output: " << std::strerror(errno) << '\n';
     return exit_usage;
   }
   return status;

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Optional, Sequence
+from typing import TYPE_CHECKING, Iterable, Literal, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -73,6 +73,33 @@ class Practice:
         return pd.DataFrame(self.attempt_columns if table == "attempts" else self.session_columns)
 
 
+def _checked(perf: object, function: str) -> Performance:
+    """Returns ``perf`` if it is a Performance, else raises a TypeError that says where one comes from."""
+    if not isinstance(perf, Performance):
+        raise TypeError(
+            f"{function}: perf must be a continuo.Performance (from continuo.read or continuo.from_notes), "
+            f"not {type(perf).__name__}"
+        )
+    return perf
+
+
+# The C++ names of the thresholds, as the library's errors name them, and the keywords that set them here.
+_THRESHOLD_KEYWORDS = {
+    "sessionizer_options::attempt_gap_s": "attempt_gap",
+    "sessionizer_options::restart_gap_s": "restart_gap",
+    "sessionizer_options::session_gap_s": "session_gap",
+    "sessionizer_options::stuck_s": "stuck",
+}
+
+
+def _threshold_error(error: ValueError) -> ValueError:
+    """Returns the library's error about a threshold with the threshold named by its keyword here."""
+    message = str(error)
+    for cpp, keyword in _THRESHOLD_KEYWORDS.items():
+        message = message.replace(cpp, keyword)
+    return ValueError(message)
+
+
 def sessions(
     perf: Performance,
     *,
@@ -90,7 +117,11 @@ def sessions(
     seconds is taken as released. The same thresholds give exactly what the live
     :class:`Sessionizer` gives for the same events.
     """
-    s, a, d = _core.split_practice(perf._impl, attempt_gap, restart_gap, session_gap, stuck)
+    impl = _checked(perf, "continuo.sessions")._impl
+    try:
+        s, a, d = _core.split_practice(impl, attempt_gap, restart_gap, session_gap, stuck)
+    except ValueError as e:
+        raise _threshold_error(e) from None
     session_list = tuple(
         Session(float(s["start_s"][i]), float(s["end_s"][i]), int(s["first_attempt"][i]),
                 int(s["attempt_count"][i]), int(s["note_count"][i]), float(s["playing_s"][i]))
@@ -105,15 +136,20 @@ def sessions(
 
 
 def features(
-    perf: Performance, attempts: Optional[Sequence[Attempt]] = None
+    perf: Performance, attempts: Optional[Iterable[Attempt]] = None
 ) -> dict[str, npt.NDArray[np.float64]]:
     """Returns the practice features (docs/features.md) of each attempt as columns named by
     :data:`FEATURE_NAMES`, one row per attempt; without ``attempts``, one row for the whole
-    performance."""
+    performance. ``attempts`` are this performance's (from :func:`sessions`), in any iterable; one whose
+    notes or times do not fit it raises ValueError (TypeError for what is not an Attempt)."""
+    perf = _checked(perf, "continuo.features")
+    n = len(perf.notes["pitch"])
     if attempts is None:
-        n = len(perf.notes["pitch"])
         rows = _core.features(perf._impl, np.array([0]), np.array([n]), np.array([0.0]), np.array([perf.duration_s]))
     else:
+        attempts = list(attempts)  # a generator is read once
+        for i, a in enumerate(attempts):
+            _check_attempt(a, i, n)
         rows = _core.features(
             perf._impl,
             np.array([a.first_note for a in attempts], dtype=np.int64),
@@ -122,6 +158,36 @@ def features(
             np.array([a.end_s for a in attempts], dtype=np.float64),
         )
     return {name: np.ascontiguousarray(rows[:, k]) for k, name in enumerate(FEATURE_NAMES)}
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _is_real(x: object) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+
+def _check_attempt(a: object, i: int, note_count: int) -> None:
+    """Raises if ``a`` is not an Attempt whose notes lie among the ``note_count`` notes of its performance
+    and whose times are a finite stretch."""
+    where = f"continuo.features: attempts[{i}]"
+    if not isinstance(a, Attempt):
+        raise TypeError(f"{where} must be a continuo.Attempt (from continuo.sessions), not {type(a).__name__}")
+    for name in ("first_note", "note_count"):
+        if not _is_int(getattr(a, name)):
+            raise TypeError(f"{where}.{name} must be a whole number, not {getattr(a, name)!r}")
+    for name in ("start_s", "end_s"):
+        value = getattr(a, name)
+        if not _is_real(value) or not np.isfinite(value):
+            raise ValueError(f"{where}.{name} must be a finite number of seconds, not {value!r}")
+    if a.start_s > a.end_s:
+        raise ValueError(f"{where}: start_s {a.start_s} is after end_s {a.end_s}")
+    if not 0 <= a.first_note <= note_count or not 0 <= a.note_count <= note_count - a.first_note:
+        raise ValueError(
+            f"{where}: notes [{a.first_note}, {a.first_note} + {a.note_count}) are not among the performance's "
+            f"{note_count} notes; is it an attempt of another performance?"
+        )
 
 
 KeyProfile = Literal[
@@ -174,6 +240,8 @@ def key_name(sharps: float, minor: float = False) -> str:
 def _note_range(perf: Performance, start_s: Optional[float], end_s: Optional[float]) -> tuple[int, int]:
     """Returns the notes with onsets in [start_s, end_s) as indices [first, last)."""
     for name, bound in (("start_s", start_s), ("end_s", end_s)):
+        if bound is not None and not _is_real(bound):
+            raise TypeError(f"{name} must be a number of seconds or None (for the start or the end), not {bound!r}")
         if bound is not None and np.isnan(bound):
             raise ValueError(f"{name} must be a number of seconds or None (for the start or the end), not nan")
     onset = perf.notes["onset_s"]
@@ -189,7 +257,7 @@ def estimate_tempo(perf: Performance, start_s: Optional[float] = None, end_s: Op
     >>> t = continuo.estimate_tempo(perf, 0.0, 30.0)   # the first 30 s
     >>> t.bpm, t.confidence
     """
-    first, last = _note_range(perf, start_s, end_s)
+    first, last = _note_range(_checked(perf, "continuo.estimate_tempo"), start_s, end_s)
     return Tempo(*_core.estimate_tempo(perf._impl, first, last))
 
 
@@ -206,7 +274,7 @@ def estimate_key(
     >>> continuo.estimate_key(perf).name
     'Eb major'
     """
-    first, last = _note_range(perf, start_s, end_s)
+    first, last = _note_range(_checked(perf, "continuo.estimate_key"), start_s, end_s)
     return Key(*_core.estimate_key(perf._impl, first, last, profile))
 
 
@@ -228,7 +296,10 @@ class Sessionizer:
     def __init__(
         self, *, attempt_gap: float = 3.0, restart_gap: float = 1.0, session_gap: float = 600.0, stuck: float = 120.0
     ) -> None:
-        self._impl = _core.Sessionizer(attempt_gap, restart_gap, session_gap, stuck)
+        try:
+            self._impl = _core.Sessionizer(attempt_gap, restart_gap, session_gap, stuck)
+        except ValueError as e:
+            raise _threshold_error(e) from None
 
     def note_on(self, time_ns: int, channel: int, pitch: int) -> None:
         self._impl.note_on(time_ns, channel, pitch)
@@ -237,7 +308,9 @@ class Sessionizer:
         self._impl.note_off(time_ns, channel, pitch)
 
     def sustain(self, time_ns: int, channel: int, down: bool) -> None:
-        self._impl.sustain(time_ns, channel, down)
+        if not isinstance(down, (bool, np.bool_)):
+            raise TypeError(f"sustain: down must be True (pressed) or False (lifted), not {down!r}")
+        self._impl.sustain(time_ns, channel, bool(down))
 
     def advance(self, time_ns: int) -> None:
         """Lets time pass with no event, closing an attempt or session whose gap has run out."""
