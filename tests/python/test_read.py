@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import mmap
+import os
 import pathlib
 
 import numpy as np
@@ -54,6 +55,16 @@ def test_rejects_what_is_not_bytes(scale_bytes: bytes) -> None:
         continuo.Limits(max_tracks=-1)
     with pytest.raises(ValueError, match="max_tick must be an integer in \\[0, 1099511627775\\]"):
         continuo.Limits(max_tick=2**40)  # past what an event holds: it would be ignored
+
+
+def test_a_source_that_never_ends_is_refused_at_the_limit() -> None:
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("needs /dev/zero")
+    for source in ("/dev/zero", pathlib.Path("/dev/zero")):
+        with pytest.raises(ValueError, match="cannot read /dev/zero: it holds more than 1073741824 bytes"):
+            continuo.read(source)
+    with open("/dev/zero", "rb") as f, pytest.raises(ValueError, match="/dev/zero: it holds more than"):
+        continuo.read(f)
 
 
 def test_notes_are_columns_in_seconds_and_ticks(scale: continuo.Performance) -> None:

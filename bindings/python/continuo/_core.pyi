@@ -9,6 +9,7 @@ from typing_extensions import Buffer
 __version__: str
 library_version: str
 DEFAULT_LIMITS: tuple[int, int, int, int]
+DEFAULT_MAX_FILE_BYTES: int
 
 class CoreError(RuntimeError): ...
 class IndexCoreError(ValueError): ...

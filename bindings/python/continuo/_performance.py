@@ -127,21 +127,33 @@ def _check_pairing(pairing: str) -> None:
         raise ValueError(f"pairing must be 'fifo', 'lifo' or 'close_all', not {pairing!r}")
 
 
+def _within_limit(data: bytes | bytearray | memoryview, limit: int, what: str) -> bytes | bytearray | memoryview:
+    if len(data) > limit:
+        raise ValueError(
+            f"cannot read {what}: it holds more than {limit} bytes, the limit (a MIDI file is seldom over 100 MB; "
+            "is it the file you meant?)"
+        )
+    return data
+
+
 def _input_bytes(source: Source) -> tuple[bytes | bytearray | memoryview, str | None]:
     """Returns the bytes to parse (without copying bytes-like input) and a name for messages."""
     if isinstance(source, (bytes, bytearray)):
         return source, None
+    # A path or a stream is read up to a limit, as the C++ load_file does: /dev/zero never ends.
+    limit = _core.DEFAULT_MAX_FILE_BYTES
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         with open(path, "rb") as f:
-            return f.read(), str(path)
+            return _within_limit(f.read(limit + 1), limit, str(path)), str(path)
     read_method = getattr(source, "read", None)
     if callable(read_method):
-        data = read_method()
+        data = read_method(limit + 1)
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"the file object returned {type(data).__name__}, not bytes: open it in binary mode")
         name = getattr(source, "name", None)
-        return data, name if isinstance(name, str) else None
+        name = name if isinstance(name, str) else None
+        return _within_limit(data, limit, name or "the file object"), name
     buffer: Any = source  # numpy uint8 arrays, mmap objects: anything with the buffer protocol
     try:
         view = memoryview(buffer)
@@ -177,7 +189,8 @@ def read(
     - ``pedal_threshold``: a pedal controller value at or above this is "down".
 
     Raises :class:`InvalidMidiError` when nothing usable is in the input (no header), or on any
-    violation with ``strict=True``; ``OSError`` when a path cannot be read.
+    violation with ``strict=True``; ``OSError`` when a path cannot be read; ``ValueError`` when a path
+    or file object holds more than 1 GiB (``/dev/zero`` would never end).
 
     >>> perf = continuo.read("take.mid")
     >>> perf.notes["onset_s"][:3]

@@ -833,6 +833,7 @@ PYBIND11_MODULE(_core, m) {
     }
   });
 
+  m.attr("DEFAULT_MAX_FILE_BYTES") = continuo::default_max_file_bytes;
   const continuo::midi::read_limits defaults;
   m.attr("DEFAULT_LIMITS") = py::make_tuple(defaults.max_events, defaults.max_tick, defaults.max_tracks,
                                             defaults.max_diagnostics);
